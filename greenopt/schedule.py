@@ -1,0 +1,150 @@
+"""Schedules in the one form every policy produces (SPEC §4), and a builder for policies.
+
+A :class:`Schedule` is two tables: ``assignment`` (job_id, slot, site, run_fraction; site is
+``None`` while in transit) and ``migrations`` (job_id, depart_slot, src, dst, transfer_s,
+arrive_slot). Policies usually fill a :class:`ScheduleBuilder` (arrays over jobs × slots) and call
+:meth:`ScheduleBuilder.to_schedule`.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from greenopt.instance import Instance
+
+ASSIGNMENT_COLUMNS = ["job_id", "slot", "site", "run_fraction"]
+MIGRATION_COLUMNS = ["job_id", "depart_slot", "src", "dst", "transfer_s", "arrive_slot"]
+
+#: Slack when comparing moments in hours with slot boundaries.
+TIME_EPS = 1e-9
+
+
+def arrival_moment_h(depart_slot: int, transfer_s: float, dt_h: float) -> float:
+    """The moment (h) a migration departing at the start of ``depart_slot`` arrives."""
+    return depart_slot * dt_h + transfer_s / 3600.0
+
+
+def slot_of_moment(moment_h: float, dt_h: float) -> int:
+    """Slot containing a moment; a moment on a boundary belongs to the later slot."""
+    return int(math.floor(moment_h / dt_h + TIME_EPS))
+
+
+def usable_fraction(moment_h: float, slot: int, dt_h: float) -> float:
+    """Share of ``slot`` after ``moment_h`` (1 if the moment is at or before the slot start)."""
+    return float(min(1.0, max(0.0, (slot + 1) - moment_h / dt_h)))
+
+
+@dataclass
+class Schedule:
+    assignment: pd.DataFrame
+    migrations: pd.DataFrame
+
+    @classmethod
+    def empty(cls) -> Schedule:
+        return cls(pd.DataFrame(columns=ASSIGNMENT_COLUMNS), pd.DataFrame(columns=MIGRATION_COLUMNS))
+
+    def write(self, folder: str | Path) -> None:
+        """Write ``assignment.csv`` and ``migrations.csv`` atomically into ``folder``."""
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        assignment = self.assignment[ASSIGNMENT_COLUMNS].copy()
+        assignment["site"] = assignment["site"].where(assignment["site"].notna(), "")
+        write_csv_atomic(assignment, folder / "assignment.csv")
+        write_csv_atomic(self.migrations[MIGRATION_COLUMNS], folder / "migrations.csv")
+
+
+def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
+    """Write a CSV through a temporary file in the same folder, then rename it into place."""
+    write_text_atomic(frame.to_csv(index=False, float_format="%.12g"), path)
+
+
+def write_text_atomic(text: str, path: str | Path) -> None:
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+@dataclass
+class MigrationRecord:
+    job: int
+    depart_slot: int
+    src: int
+    dst: int
+    transfer_s: float
+
+    def arrive_slot(self, dt_h: float) -> int:
+        return slot_of_moment(arrival_moment_h(self.depart_slot, self.transfer_s, dt_h), dt_h)
+
+
+@dataclass
+class ScheduleBuilder:
+    """Array form of a schedule: ``site[j, t]`` (site index, −1 in transit) and ``run[j, t]``.
+
+    Policies fill it slot by slot; :meth:`to_schedule` emits the rows SPEC §4 requires (from each
+    job's arrival slot through its completion slot, or the last slot).
+    """
+
+    instance: Instance
+    site: np.ndarray = field(init=False)
+    run: np.ndarray = field(init=False)
+    migrations: list[MigrationRecord] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        n_jobs, n_slots = len(self.instance.jobs), self.instance.n_slots
+        origin = [self.instance.site_index[j.origin] for j in self.instance.jobs]
+        self.site = np.repeat(np.array(origin, int)[:, None], n_slots, axis=1)
+        self.run = np.zeros((n_jobs, n_slots))
+
+    def add_migration(self, job: int, depart_slot: int, dst: int, transfer_s: float) -> int:
+        """Record a move departing at the start of ``depart_slot``; the job is in transit until its
+        arrival slot and at ``dst`` from then on. Returns the arrival slot."""
+        src = int(self.site[job, depart_slot])
+        rec = MigrationRecord(job, depart_slot, src, dst, transfer_s)
+        arrive = rec.arrive_slot(self.instance.dt_h)
+        self.migrations.append(rec)
+        self.site[job, depart_slot:arrive] = -1
+        self.site[job, arrive:] = dst
+        return arrive
+
+    def completion_slots(self) -> np.ndarray:
+        """Slot in which each job's computed hours reach work_h (last slot if never)."""
+        dt = self.instance.dt_h
+        out = np.full(len(self.instance.jobs), self.instance.n_slots - 1)
+        cum = np.cumsum(self.run, axis=1) * dt
+        for j, job in enumerate(self.instance.jobs):
+            hit = np.flatnonzero(cum[j] >= job.work_h - 1e-9)
+            if len(hit):
+                out[j] = hit[0]
+        return out
+
+    def to_schedule(self) -> Schedule:
+        inst = self.instance
+        ids = [s.site_id for s in inst.sites]
+        last = self.completion_slots()
+        rows = []
+        for j, job in enumerate(inst.jobs):
+            for t in range(inst.arrival_slot(job), int(last[j]) + 1):
+                s = int(self.site[j, t])
+                rows.append((job.job_id, t, ids[s] if s >= 0 else None, float(self.run[j, t])))
+        assignment = pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
+        dt = inst.dt_h
+        mig_rows = [
+            (inst.jobs[m.job].job_id, m.depart_slot, ids[m.src], ids[m.dst], m.transfer_s,
+             m.arrive_slot(dt))
+            for m in sorted(self.migrations, key=lambda m: (m.job, m.depart_slot))
+        ]
+        migrations = pd.DataFrame(mig_rows, columns=MIGRATION_COLUMNS)
+        return Schedule(assignment, migrations)
