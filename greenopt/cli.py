@@ -3,6 +3,11 @@ only registers them."""
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
 import typer
 
 app = typer.Typer(
@@ -12,3 +17,166 @@ app = typer.Typer(
 )
 
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
+
+
+def _parse_floats(text: str) -> list[float]:
+    try:
+        return [float(x) for x in text.split(",") if x.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected comma-separated numbers, got {text!r}") from exc
+
+
+@app.command()
+def feasibility(
+    instance: Annotated[Path | None, typer.Argument(help="instance folder (optional)")] = None,
+    sizes: Annotated[str, typer.Option(help="checkpoint sizes, GB")] = "1,10,50,100,200,500",
+    bandwidths: Annotated[str, typer.Option(help="bottleneck bandwidths, Gbps")] = "1,10,100",
+    windows: Annotated[str, typer.Option(help="renewable window lengths, h")] = "2.5,5,9.5",
+    alpha: Annotated[float | None, typer.Option(help="window fraction (default: instance's)")] = None,
+    power_kw: Annotated[float, typer.Option(help="job IT power for break-even, kW")] = 0.3,
+    pue: Annotated[float, typer.Option(help="destination PUE for break-even")] = 1.2,
+    plot: Annotated[Path | None, typer.Option(help="draw the domain into this PNG")] = None,
+) -> None:
+    """Print (and plot) the feasibility domain of checkpoint migration (SPEC §3)."""
+    from rich.console import Console
+
+    from greenopt.feasibility import domain_table, smax_table, window_statistics
+    from greenopt.instance import Parameters
+
+    console = Console()
+    inst = load_or_exit(instance) if instance is not None else None
+    params = inst.params if inst is not None else Parameters(horizon_h=24.0)
+    if alpha is not None:
+        if not 0 < alpha <= 1:
+            raise typer.BadParameter("alpha must lie in (0, 1]")
+        params = dataclasses.replace(params, alpha=alpha)
+    size_list, bw_list, win_list = (_parse_floats(x) for x in (sizes, bandwidths, windows))
+    table = domain_table(params, size_list, bw_list, win_list, power_kw=power_kw, pue=pue)
+    console.print(
+        f"[bold]Feasibility domain[/] alpha={params.alpha:g}, overhead "
+        f"{params.checkpoint_overhead_s:g} s, link efficiency {params.link_efficiency:g}, "
+        f"job {power_kw:g} kW at PUE {pue:g}"
+    )
+    console.print(_frame_table(table, {"transfer_s": ".1f", "energy_kwh": ".4f",
+                                       "break_even_min": ".2f"}))
+    console.print("[bold]S_max(B, W)[/] largest feasible checkpoint, GB")
+    console.print(_frame_table(smax_table(params, bw_list, win_list).reset_index(), {}))
+    if inst is not None:
+        console.print(f"[bold]Renewable windows per site[/] ({inst.name}, median job power)")
+        console.print(_frame_table(window_statistics(inst), {}))
+    if plot is not None:
+        from greenopt.plots import plot_feasibility_domain
+
+        plot_feasibility_domain(params, win_list, path=plot)
+        console.print(f"wrote {plot}")
+
+
+def _frame_table(frame, formats: dict[str, str]):
+    """A rich table of a DataFrame (floats with 3 significant digits unless told)."""
+    from rich.table import Table
+
+    table = Table()
+    for col in frame.columns:
+        table.add_column(str(col), justify="right")
+    for row in frame.itertuples(index=False):
+        cells = []
+        for col, value in zip(frame.columns, row, strict=True):
+            if isinstance(value, bool):
+                cells.append("yes" if value else "no")
+            elif isinstance(value, float):
+                cells.append(format(value, formats.get(col, ".4g")))
+            else:
+                cells.append(str(value))
+        table.add_row(*cells)
+    return table
+
+
+_SETTING_OPTIONS = {
+    "time_limit": "time_limit_s",
+    "gap": "mip_rel_gap",
+    "threads": "threads",
+    "seed": "seed",
+    "step_h": "step_h",
+    "lookahead_h": "lookahead_h",
+    "forecast": "forecast",
+    "forecast_error": "forecast_error",
+}
+
+
+def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
+    """Settings for ``policy`` from named options (those not None) and ``--set key=value`` pairs,
+    checked against the policy's settings model."""
+    from greenopt.policies import policy_classes
+
+    classes = policy_classes()
+    if policy not in classes:
+        raise typer.BadParameter(f"unknown policy {policy!r}; choose from {', '.join(classes)}")
+    fields = classes[policy].Settings.model_fields
+    settings = {}
+    for option, value in given.items():
+        if value is None:
+            continue
+        key = _SETTING_OPTIONS.get(option, option)
+        if key not in fields:
+            raise typer.BadParameter(f"policy {policy!r} has no setting {key!r} (--{option})")
+        settings[key] = value
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or key.strip() not in fields:
+            known = ", ".join(fields)
+            raise typer.BadParameter(f"--set {pair!r}: expected KEY=VALUE with KEY one of {known}")
+        settings[key.strip()] = value.strip()
+    return settings
+
+
+@app.command()
+def solve(
+    instance: Annotated[Path, typer.Argument(help="instance folder")],
+    policy: Annotated[str, typer.Option(help="policy name")] = "feasibility_greedy",
+    out: Annotated[Path, typer.Option(help="folder for assignment/migrations/metrics")] = Path(
+        "out/solve"
+    ),
+    time_limit: Annotated[float | None, typer.Option(help="solver: whole-solve limit, s")] = None,
+    gap: Annotated[float | None, typer.Option(help="solver: relative MIP gap")] = None,
+    threads: Annotated[int | None, typer.Option(help="solver: HiGHS threads")] = None,
+    seed: Annotated[int | None, typer.Option(help="solver / forecast seed")] = None,
+    step_h: Annotated[float | None, typer.Option(help="rolling: step, h")] = None,
+    lookahead_h: Annotated[float | None, typer.Option(help="rolling: lookahead, h")] = None,
+    forecast: Annotated[str | None, typer.Option(help="perfect|persistence|noisy")] = None,
+    forecast_error: Annotated[float | None, typer.Option(help="noisy forecast error")] = None,
+    no_feasibility_filter: Annotated[
+        bool, typer.Option("--no-feasibility-filter", help="MILP: keep infeasible arcs")
+    ] = False,
+    set_: Annotated[
+        list[str] | None, typer.Option("--set", help="any policy setting, KEY=VALUE")
+    ] = None,
+) -> None:
+    """Run one policy, simulate its schedule on the actual traces, write DIR/{assignment,
+    migrations}.csv and DIR/metrics.json."""
+    import pydantic
+    from rich.console import Console
+
+    from greenopt.policies import make_policy
+    from greenopt.runner import run_policy
+
+    inst = load_or_exit(instance)
+    given = {
+        "time_limit": time_limit, "gap": gap, "threads": threads, "seed": seed, "step_h": step_h,
+        "lookahead_h": lookahead_h, "forecast": forecast, "forecast_error": forecast_error,
+        "feasibility_filter": False if no_feasibility_filter else None,
+    }
+    try:
+        pol = make_policy(policy, **policy_settings(policy, given, set_ or []))
+    except pydantic.ValidationError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    result = run_policy(inst, pol)
+    result.write(out)
+    console = Console()
+    console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
+    metrics = result.metrics
+    console.print(_frame_table(pd.DataFrame([metrics]).T.reset_index().set_axis(
+        ["metric", "value"], axis=1), {}))
+    if not result.simulation.valid:
+        console.print("[red]schedule INVALID[/]")
+        raise typer.Exit(1)
+    console.print(f"wrote {out}/assignment.csv, migrations.csv, metrics.json")

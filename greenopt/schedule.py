@@ -41,6 +41,24 @@ def usable_fraction(moment_h: float, slot: int, dt_h: float) -> float:
     return float(min(1.0, max(0.0, (slot + 1) - moment_h / dt_h)))
 
 
+def transfer_volume_by_slot(
+    checkpoint_gb: float, depart_slot: int, transfer_s: float, dt_h: float
+) -> list[tuple[int, float]]:
+    """Checkpoint volume (GB) in flight in each slot: the volume is spread evenly over
+    [depart_slot·Δ, depart_slot·Δ + T_mig) (SPEC §4), so slot t carries gb · overlap_t / T_mig."""
+    start = depart_slot * dt_h
+    end = arrival_moment_h(depart_slot, transfer_s, dt_h)
+    duration = end - start
+    out = []
+    t = depart_slot
+    while t * dt_h < end - TIME_EPS:
+        overlap = min(end, (t + 1) * dt_h) - max(start, t * dt_h)
+        if overlap > 0:
+            out.append((t, checkpoint_gb * overlap / duration))
+        t += 1
+    return out
+
+
 @dataclass
 class Schedule:
     assignment: pd.DataFrame

@@ -1,0 +1,283 @@
+"""Greedy policies (SPEC §6), all driven by one slot-by-slot engine.
+
+Each slot the engine (1) lands checkpoints that arrive in it, (2) asks the policy which jobs to move
+(departing at the slot start), and (3) lets jobs compute, earliest deadline first, within the GPUs
+of their site. Moves respect the links' per-slot capacity, so every greedy schedule is valid.
+
+* ``static``: run at the origin whenever a GPU is free; never migrate.
+* ``energy_greedy``: every slot, move each job to the site with the most current renewable surplus
+  (after the jobs already there), ignoring migration time — the energy-driven baseline.
+* ``feasibility_greedy``: move only along moves in the feasibility domain (SPEC §3) on the forecast,
+  to the destination whose forecast window covers the most of the job's remaining work.
+* ``pause_greedy``: never migrate; suspend a job while its site has no surplus for it, unless its
+  deadline (or, lacking one, the horizon end) forces it to run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from pydantic import Field
+
+from greenopt.feasibility import WindowTable, is_feasible, migration_time_s
+from greenopt.forecast import ForecastName, make_forecaster
+from greenopt.instance import Instance
+from greenopt.network import Network
+from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
+from greenopt.schedule import (
+    ScheduleBuilder,
+    arrival_moment_h,
+    slot_of_moment,
+    transfer_volume_by_slot,
+    usable_fraction,
+)
+
+EPS = 1e-9
+
+
+@dataclass
+class JobState:
+    site: int  # −1 while in transit
+    ready_h: float  # moment from which the job may compute / depart at its site
+    remaining_h: float
+    arrive_slot: int = -1  # slot a checkpoint in flight lands in
+    dst: int = -1
+
+
+class GreedyEngine:
+    """Shared slot loop; subclasses of :class:`GreedyPolicy` decide moves and pauses."""
+
+    def __init__(self, instance: Instance, policy: GreedyPolicy):
+        self.inst = instance
+        self.policy = policy
+        self.net = Network(instance)
+        self.builder = ScheduleBuilder(instance)
+        self.dt = instance.dt_h
+        links = sorted({dl for r in self.net.routes.values() for dl in r.directed_links})
+        self.link_index = {dl: i for i, dl in enumerate(links)}
+        self.link_cap = np.array([self.net.link_capacity_gb(a, b) for a, b in links])
+        self.link_load = np.zeros((len(links), instance.n_slots))
+        self.site_ids = [s.site_id for s in instance.sites]
+        self.states = [
+            JobState(instance.site_index[j.origin], j.arrival_h, j.work_h) for j in instance.jobs
+        ]
+        self.priority = sorted(
+            range(len(instance.jobs)),
+            key=lambda j: (
+                instance.jobs[j].deadline_h if instance.jobs[j].deadline_h is not None else np.inf,
+                instance.jobs[j].arrival_h,
+                j,
+            ),
+        )
+
+    # ---- helpers the policies use --------------------------------------------------------
+    def present(self, t: int) -> list[int]:
+        """Jobs that have arrived by the end of slot t, are not done and not in transit."""
+        return [
+            j
+            for j in self.priority
+            if self.states[j].site >= 0
+            and self.states[j].remaining_h > EPS
+            and self.inst.jobs[j].arrival_h < (t + 1) * self.dt - EPS
+        ]
+
+    def may_depart(self, j: int, t: int) -> bool:
+        state, job = self.states[j], self.inst.jobs[j]
+        return (
+            job.migratable
+            and state.site >= 0
+            and state.remaining_h > EPS
+            and t * self.dt >= state.ready_h - EPS
+        )
+
+    def try_move(self, j: int, t: int, dst: int) -> bool:
+        """Depart job j at the start of slot t towards ``dst`` if the links have room."""
+        state, job = self.states[j], self.inst.jobs[j]
+        route = self.net.route(self.site_ids[state.site], self.site_ids[dst])
+        if route is None:
+            return False
+        transfer_s = migration_time_s(self.inst.params, job.checkpoint_gb, route)
+        moment = arrival_moment_h(t, transfer_s, self.dt)
+        arrive = slot_of_moment(moment, self.dt)
+        if arrive >= self.inst.n_slots:
+            return False
+        volumes = transfer_volume_by_slot(job.checkpoint_gb, t, transfer_s, self.dt)
+        rows = [self.link_index[dl] for dl in route.directed_links]
+        for slot, gb in volumes:
+            if np.any(self.link_load[rows, slot] + gb > self.link_cap[rows] * (1 + 1e-12)):
+                return False
+        for slot, gb in volumes:
+            self.link_load[rows, slot] += gb
+        self.builder.add_migration(j, t, dst, transfer_s)
+        state.site, state.ready_h, state.arrive_slot, state.dst = -1, moment, arrive, dst
+        return True
+
+    # ---- the loop -------------------------------------------------------------------------
+    def run(self) -> ScheduleBuilder:
+        inst, dt = self.inst, self.dt
+        gpus_free = np.zeros(len(inst.sites))
+        for t in range(inst.n_slots):
+            for state in self.states:
+                if state.site < 0 and state.arrive_slot == t:
+                    state.site = state.dst
+            self.policy.move(self, t)
+            gpus_free[:] = [s.gpus for s in inst.sites]
+            load = np.array([s.idle_kw for s in inst.sites], float)
+            for j in self.present(t):
+                state, job = self.states[j], inst.jobs[j]
+                if not self.policy.wants_to_run(self, j, t, load):
+                    continue
+                frac = min(
+                    usable_fraction(state.ready_h, t, dt),
+                    state.remaining_h / dt,
+                    gpus_free[state.site] / job.gpus,
+                )
+                if frac <= EPS:
+                    continue
+                self.builder.run[j, t] = frac
+                state.remaining_h = max(0.0, state.remaining_h - frac * dt)
+                gpus_free[state.site] -= frac * job.gpus
+                load[state.site] += inst.sites[state.site].pue * job.power_kw * frac
+        return self.builder
+
+
+class GreedySettings(PolicySettings):
+    """Settings shared by the greedy policies."""
+
+    forecast: ForecastName = Field("perfect", description="what feasibility_greedy believes")
+    forecast_error: float = Field(0.2, ge=0, description="noisy forecast: relative error at 24 h")
+    seed: int = Field(0, description="seed of the noisy forecast")
+
+
+class GreedyPolicy(Policy):
+    """Base of the greedy policies: run whenever a GPU is free, never move (``static``)."""
+
+    name = "static"
+    Settings = GreedySettings
+
+    def plan(self, instance: Instance) -> PolicyOutput:
+        builder = GreedyEngine(instance, self).run()
+        return PolicyOutput(builder.to_schedule(), {})
+
+    def move(self, engine: GreedyEngine, t: int) -> None:
+        """Depart jobs at the start of slot t (via ``engine.try_move``)."""
+
+    def wants_to_run(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> bool:
+        return True
+
+
+class StaticPolicy(GreedyPolicy):
+    name = "static"
+
+
+def _surplus(engine: GreedyEngine, t: int) -> np.ndarray:
+    """Current renewable surplus per site after idle load and the jobs lying there (kW)."""
+    inst = engine.inst
+    surplus = inst.renewable_kw[:, t] - np.array([s.idle_kw for s in inst.sites])
+    for j, state in enumerate(engine.states):
+        site = state.site if state.site >= 0 else state.dst
+        if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
+            surplus[site] -= inst.sites[site].pue * inst.jobs[j].power_kw
+    return surplus
+
+
+def _gpus_claimed(engine: GreedyEngine, t: int) -> np.ndarray:
+    inst = engine.inst
+    claimed = np.zeros(len(inst.sites))
+    for j, state in enumerate(engine.states):
+        site = state.site if state.site >= 0 else state.dst
+        if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
+            claimed[site] += inst.jobs[j].gpus
+    return claimed
+
+
+class EnergyGreedyPolicy(GreedyPolicy):
+    name = "energy_greedy"
+
+    def move(self, engine: GreedyEngine, t: int) -> None:
+        inst = engine.inst
+        surplus = _surplus(engine, t)
+        claimed = _gpus_claimed(engine, t)
+        gpus = np.array([s.gpus for s in inst.sites])
+        for j in engine.present(t):
+            if not engine.may_depart(j, t):
+                continue
+            job, here = inst.jobs[j], engine.states[j].site
+            own = np.array([s.pue for s in inst.sites]) * job.power_kw
+            # surplus each site would have with this job there
+            with_job = surplus - own
+            with_job[here] = surplus[here]
+            room = (gpus - claimed >= job.gpus) | (np.arange(len(gpus)) == here)
+            candidates = np.flatnonzero(room)
+            best = int(candidates[np.argmax(with_job[candidates])])
+            if best != here and with_job[best] > max(with_job[here], 0.0) + EPS:
+                if engine.try_move(j, t, best):
+                    surplus[here] += own[here]
+                    surplus[best] -= own[best]
+                    claimed[here] -= job.gpus
+                    claimed[best] += job.gpus
+
+
+class FeasibilityGreedyPolicy(GreedyPolicy):
+    name = "feasibility_greedy"
+
+    def plan(self, instance: Instance) -> PolicyOutput:
+        s = self.settings
+        forecaster = make_forecaster(s.forecast, s.forecast_error, s.seed)
+        # one forecast issued at slot 0 (greedy policies plan on it as they go)
+        self._windows = WindowTable(
+            instance, forecaster.forecast(instance.renewable_kw, 0, instance.dt_h)
+        ).hours
+        return super().plan(instance)
+
+    def move(self, engine: GreedyEngine, t: int) -> None:
+        inst, dt = engine.inst, engine.dt
+        claimed = _gpus_claimed(engine, t)
+        gpus = np.array([s.gpus for s in inst.sites])
+        for j in engine.present(t):
+            if not engine.may_depart(j, t):
+                continue
+            job, here = inst.jobs[j], engine.states[j].site
+            stay_h = min(self._windows[j, here, t], engine.states[j].remaining_h)
+            best, best_gain = -1, 0.0
+            for b, site in enumerate(inst.sites):
+                if b == here or gpus[b] - claimed[b] < job.gpus:
+                    continue
+                route = engine.net.route(inst.sites[here].site_id, site.site_id)
+                if route is None:
+                    continue
+                t_mig = migration_time_s(inst.params, job.checkpoint_gb, route)
+                moment = arrival_moment_h(t, t_mig, dt)
+                e = slot_of_moment(moment, dt)
+                if e >= inst.n_slots:
+                    continue
+                window = self._windows[j, b, e]
+                if not is_feasible(inst.params, job, route, site, window, moment - e * dt):
+                    continue
+                gain = min(window - (moment - e * dt), engine.states[j].remaining_h) - stay_h
+                if gain > best_gain + dt:  # worth more than a slot of renewable running
+                    best, best_gain = b, gain
+            if best >= 0 and engine.try_move(j, t, best):
+                claimed[here] -= job.gpus
+                claimed[best] += job.gpus
+
+
+class PauseGreedyPolicy(GreedyPolicy):
+    name = "pause_greedy"
+
+    def wants_to_run(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> bool:
+        inst, dt = engine.inst, engine.dt
+        job, state = inst.jobs[j], engine.states[j]
+        site = inst.sites[state.site]
+        if inst.renewable_kw[state.site, t] - load[state.site] >= site.pue * job.power_kw - EPS:
+            return True
+        latest_h = job.deadline_h if job.deadline_h is not None else inst.params.horizon_h
+        slots_left = np.floor(min(latest_h, inst.params.horizon_h) / dt + EPS) - t
+        return state.remaining_h / dt >= slots_left - 1 - EPS
+
+
+HEURISTICS: dict[str, type[GreedyPolicy]] = {
+    p.name: p
+    for p in (StaticPolicy, EnergyGreedyPolicy, FeasibilityGreedyPolicy, PauseGreedyPolicy)
+}
