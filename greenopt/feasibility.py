@@ -35,7 +35,9 @@ def migration_time_s(params: Parameters, checkpoint_gb: float, route: Route) -> 
 
 def migration_energy_kwh(params: Parameters, checkpoint_gb: float, transfer_s: float) -> float:
     """E_mig (kWh, non-renewable) of a transfer lasting ``transfer_s`` seconds."""
-    return params.network_kwh_per_gb * checkpoint_gb + params.transfer_endpoint_kw * transfer_s / 3600
+    return (
+        params.network_kwh_per_gb * checkpoint_gb + params.transfer_endpoint_kw * transfer_s / 3600
+    )
 
 
 def break_even_h(energy_kwh: float, pue: float, power_kw: float) -> float:
@@ -73,14 +75,16 @@ def is_feasible(
     if not job.migratable or route is None:
         return False
     t_mig = migration_time_s(params, job.checkpoint_gb, route)
-    t_be = break_even_h(migration_energy_kwh(params, job.checkpoint_gb, t_mig), dest.pue, job.power_kw)
+    t_be = break_even_h(
+        migration_energy_kwh(params, job.checkpoint_gb, t_mig), dest.pue, job.power_kw
+    )
     time_ok = t_mig <= params.alpha * window_h * 3600.0 * (1 + TOLERANCE)
     energy_ok = t_be <= window_h - tau_h + TOLERANCE
     return bool(time_ok and energy_ok)
 
 
 class WindowTable:
-    """W_b(t, j) for every job, site and slot of an instance, computed once from ``renewable_kw``."""
+    """W_b(t, j) for every job, site and slot, computed once from ``renewable_kw``."""
 
     def __init__(self, instance: Instance, renewable_kw: np.ndarray | None = None):
         self.instance = instance
@@ -136,7 +140,9 @@ def domain_table(
     for size in sizes_gb:
         for bw in bandwidths_gbps:
             route = Route(("src", "dest"), bw, latency_ms)
-            job = Job("j", power_kw=power_kw, work_h=1, checkpoint_gb=size, arrival_h=0, origin="src")
+            job = Job(
+                "j", power_kw=power_kw, work_h=1, checkpoint_gb=size, arrival_h=0, origin="src"
+            )
             t_mig = migration_time_s(params, size, route)
             e_mig = migration_energy_kwh(params, size, t_mig)
             row = {
@@ -153,7 +159,10 @@ def domain_table(
 
 
 def smax_table(
-    params: Parameters, bandwidths_gbps: list[float], windows_h: list[float], latency_ms: float = 0.0
+    params: Parameters,
+    bandwidths_gbps: list[float],
+    windows_h: list[float],
+    latency_ms: float = 0.0,
 ) -> pd.DataFrame:
     """S_max (GB) with bandwidths as rows and window lengths as columns."""
     data = {

@@ -146,14 +146,16 @@ class Instance:
         """The same instance seen through other renewable power (a forecast)."""
         arr = np.array(renewable_kw, float)
         if arr.shape != (len(self.sites), self.n_slots):
-            raise ValueError(f"renewable array shape {arr.shape} != {(len(self.sites), self.n_slots)}")
+            raise ValueError(
+                f"renewable array shape {arr.shape} != {(len(self.sites), self.n_slots)}"
+            )
         arr.setflags(write=False)
         clone = dataclasses.replace(self, name=name or self.name)
         clone.__dict__["renewable_kw"] = arr
         return clone
 
     def replace(self, **changes: Any) -> Instance:
-        """A copy with some fields replaced (``params=``, ``jobs=``...); derived data is recomputed."""
+        """A copy with fields replaced (``params=``, ``jobs=``...); derived data is recomputed."""
         return dataclasses.replace(self, **changes)
 
     def __eq__(self, other: object) -> bool:

@@ -1,4 +1,4 @@
-"""The WAN: a networkx graph of sites and links, and the checkpoint route between two sites (SPEC §3).
+"""The WAN: a networkx graph of sites and links, and the checkpoint route between sites (SPEC §3).
 
 The route from a to b is a widest path (largest bottleneck bandwidth); ties go to the least summed
 latency (compared after rounding to 1e-6 ms), then the fewest hops, then the lexicographically
@@ -38,7 +38,7 @@ class Route:
 
 
 def build_graph(instance: Instance) -> nx.Graph:
-    """Undirected graph: one node per site, one edge per link with ``bandwidth_gbps``, ``latency_ms``."""
+    """Undirected graph: a node per site, an edge per link (``bandwidth_gbps``, ``latency_ms``)."""
     graph = nx.Graph()
     graph.add_nodes_from(s.site_id for s in instance.sites)
     for link in instance.links:

@@ -60,7 +60,9 @@ class RunResult:
         }
         if not self.simulation.valid:
             payload["violations"] = self.simulation.to_json()["violations"]
-        write_text_atomic(json.dumps(payload, indent=1, default=str) + "\n", folder / "metrics.json")
+        write_text_atomic(
+            json.dumps(payload, indent=1, default=str) + "\n", folder / "metrics.json"
+        )
 
 
 def run_policy(instance: Instance, policy: Policy) -> RunResult:

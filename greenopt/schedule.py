@@ -66,7 +66,9 @@ class Schedule:
 
     @classmethod
     def empty(cls) -> Schedule:
-        return cls(pd.DataFrame(columns=ASSIGNMENT_COLUMNS), pd.DataFrame(columns=MIGRATION_COLUMNS))
+        return cls(
+            pd.DataFrame(columns=ASSIGNMENT_COLUMNS), pd.DataFrame(columns=MIGRATION_COLUMNS)
+        )
 
     def write(self, folder: str | Path) -> None:
         """Write ``assignment.csv`` and ``migrations.csv`` atomically into ``folder``."""
@@ -160,8 +162,14 @@ class ScheduleBuilder:
         assignment = pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
         dt = inst.dt_h
         mig_rows = [
-            (inst.jobs[m.job].job_id, m.depart_slot, ids[m.src], ids[m.dst], m.transfer_s,
-             m.arrive_slot(dt))
+            (
+                inst.jobs[m.job].job_id,
+                m.depart_slot,
+                ids[m.src],
+                ids[m.dst],
+                m.transfer_s,
+                m.arrive_slot(dt),
+            )
             for m in sorted(self.migrations, key=lambda m: (m.job, m.depart_slot))
         ]
         migrations = pd.DataFrame(mig_rows, columns=MIGRATION_COLUMNS)

@@ -211,12 +211,12 @@ class EnergyGreedyPolicy(GreedyPolicy):
             room = (gpus - claimed >= job.gpus) | (np.arange(len(gpus)) == here)
             candidates = np.flatnonzero(room)
             best = int(candidates[np.argmax(with_job[candidates])])
-            if best != here and with_job[best] > max(with_job[here], 0.0) + EPS:
-                if engine.try_move(j, t, best):
-                    surplus[here] += own[here]
-                    surplus[best] -= own[best]
-                    claimed[here] -= job.gpus
-                    claimed[best] += job.gpus
+            better = best != here and with_job[best] > max(with_job[here], 0.0) + EPS
+            if better and engine.try_move(j, t, best):
+                surplus[here] += own[here]
+                surplus[best] -= own[best]
+                claimed[here] -= job.gpus
+                claimed[best] += job.gpus
 
 
 class FeasibilityGreedyPolicy(GreedyPolicy):
