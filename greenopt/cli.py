@@ -19,6 +19,32 @@ app = typer.Typer(
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
 
 
+def load_or_exit(path: Path):
+    """Load an instance folder, or print every problem to stderr and exit with code 2."""
+    from greenopt.io import InstanceError, load_instance
+
+    try:
+        return load_instance(path)
+    except InstanceError as err:
+        for problem in err.problems:
+            typer.echo(problem, err=True)
+        raise typer.Exit(2) from err
+
+
+@app.command()
+def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) -> None:
+    """Check an instance folder (SPEC §2); print a summary, or every problem and exit 2."""
+    inst = load_or_exit(instance)
+    p = inst.params
+    start = f" from {p.start.isoformat()}" if p.start is not None else ""
+    renewable_kwh = float(inst.renewable_kw.sum()) * inst.dt_h
+    typer.echo(
+        f"{inst.name}: valid. {len(inst.sites)} sites, {len(inst.links)} links, "
+        f"{len(inst.jobs)} jobs; {inst.n_slots} slots of {p.slot_minutes:g} min "
+        f"(horizon {p.horizon_h:g} h{start}); total renewable energy {renewable_kwh:.6g} kWh."
+    )
+
+
 def _parse_floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
