@@ -13,7 +13,7 @@ import typer
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
-    help="Feasibility-aware scheduling of training jobs across renewable-powered micro-datacenters.",
+    help="Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.",
 )
 
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
@@ -58,7 +58,9 @@ def feasibility(
     sizes: Annotated[str, typer.Option(help="checkpoint sizes, GB")] = "1,10,50,100,200,500",
     bandwidths: Annotated[str, typer.Option(help="bottleneck bandwidths, Gbps")] = "1,10,100",
     windows: Annotated[str, typer.Option(help="renewable window lengths, h")] = "2.5,5,9.5",
-    alpha: Annotated[float | None, typer.Option(help="window fraction (default: instance's)")] = None,
+    alpha: Annotated[
+        float | None, typer.Option(help="window fraction (default: instance's)")
+    ] = None,
     power_kw: Annotated[float, typer.Option(help="job IT power for break-even, kW")] = 0.3,
     pue: Annotated[float, typer.Option(help="destination PUE for break-even")] = 1.2,
     plot: Annotated[Path | None, typer.Option(help="draw the domain into this PNG")] = None,
@@ -83,8 +85,9 @@ def feasibility(
         f"{params.checkpoint_overhead_s:g} s, link efficiency {params.link_efficiency:g}, "
         f"job {power_kw:g} kW at PUE {pue:g}"
     )
-    console.print(_frame_table(table, {"transfer_s": ".1f", "energy_kwh": ".4f",
-                                       "break_even_min": ".2f"}))
+    console.print(
+        _frame_table(table, {"transfer_s": ".1f", "energy_kwh": ".4f", "break_even_min": ".2f"})
+    )
     console.print("[bold]S_max(B, W)[/] largest feasible checkpoint, GB")
     console.print(_frame_table(smax_table(params, bw_list, win_list).reset_index(), {}))
     if inst is not None:
@@ -187,8 +190,14 @@ def solve(
 
     inst = load_or_exit(instance)
     given = {
-        "time_limit": time_limit, "gap": gap, "threads": threads, "seed": seed, "step_h": step_h,
-        "lookahead_h": lookahead_h, "forecast": forecast, "forecast_error": forecast_error,
+        "time_limit": time_limit,
+        "gap": gap,
+        "threads": threads,
+        "seed": seed,
+        "step_h": step_h,
+        "lookahead_h": lookahead_h,
+        "forecast": forecast,
+        "forecast_error": forecast_error,
         "feasibility_filter": False if no_feasibility_filter else None,
     }
     try:
@@ -200,9 +209,73 @@ def solve(
     console = Console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
     metrics = result.metrics
-    console.print(_frame_table(pd.DataFrame([metrics]).T.reset_index().set_axis(
-        ["metric", "value"], axis=1), {}))
+    console.print(
+        _frame_table(
+            pd.DataFrame([metrics]).T.reset_index().set_axis(["metric", "value"], axis=1), {}
+        )
+    )
     if not result.simulation.valid:
         console.print("[red]schedule INVALID[/]")
         raise typer.Exit(1)
     console.print(f"wrote {out}/assignment.csv, migrations.csv, metrics.json")
+
+
+#: The default line-up of ``greenopt compare``: every heuristic, the offline MILP and the rolling
+#: MILP on a noisy forecast, with time limits that keep instances/default under 5 minutes.
+DEFAULT_COMPARISON = (
+    "static,energy_greedy,feasibility_greedy,pause_greedy,"
+    "milp:time_limit_s=90,rolling:forecast=noisy:time_limit_s=60"
+)
+
+
+@app.command()
+def compare(
+    instance: Annotated[Path, typer.Argument(help="instance folder")],
+    policies: Annotated[
+        str, typer.Option(help="comma-separated policies, each NAME or NAME:KEY=VALUE:KEY=VALUE")
+    ] = DEFAULT_COMPARISON,
+    out: Annotated[Path, typer.Option(help="folder for comparison.csv, runs/ and plots")] = Path(
+        "out/compare"
+    ),
+    focus: Annotated[
+        str | None, typer.Option(help="policy whose power and Gantt plots are drawn (last one)")
+    ] = None,
+) -> None:
+    """Run several policies on one instance, print one table of SPEC §5 metrics, write
+    comparison.csv, each run's schedule and metrics, and plots."""
+    import time
+
+    from rich.console import Console
+
+    from greenopt.compare import TABLE_METRICS, PolicySpec, compare, write_comparison
+    from greenopt.policies import policy_classes
+
+    console = Console()
+    inst = load_or_exit(instance)
+    try:
+        specs = [PolicySpec.parse(p) for p in policies.split(",") if p.strip()]
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    unknown = [s.name for s in specs if s.name not in policy_classes()]
+    if unknown:
+        raise typer.BadParameter(f"unknown policies {unknown}; have {sorted(policy_classes())}")
+    focus = focus or specs[-1].label
+    if focus not in {s.label for s in specs}:
+        raise typer.BadParameter(f"--focus {focus!r} is not one of the policies compared")
+    start = time.perf_counter()
+
+    def progress(spec, result) -> None:
+        limit = result.settings.get("time_limit_s")
+        limit_text = f", time limit {limit:g} s" if limit is not None else ""
+        console.print(f"  {spec.label}: done in {result.wall_s:.1f} s{limit_text}")
+
+    console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
+    table, results = compare(inst, specs, on_result=progress)
+    shown = table[[c for c in TABLE_METRICS if c in table.columns]]
+    console.print(_frame_table(shown.reset_index(), {}))
+    for path in write_comparison(inst, table, results, out, focus):
+        console.print(f"wrote {path}")
+    console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
+    if not table["valid"].all():
+        console.print("[red]some schedules are INVALID[/]")
+        raise typer.Exit(1)

@@ -67,3 +67,97 @@ def plot_feasibility_domain(
     if path is not None:
         save(fig, path)
     return fig
+
+
+def plot_site_power(instance, result, path: str | Path) -> Path:
+    """Per-site stacked power over time: renewable used and grid, with curtailed renewable on top
+    (from the simulator's per-site arrays)."""
+    sim = result.simulation
+    hours = np.arange(instance.n_slots) * instance.dt_h
+    n = len(instance.sites)
+    cols = min(3, n)
+    rows = int(np.ceil(n / cols))
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(4.2 * cols, 2.4 * rows), sharex=True, squeeze=False
+    )
+    for i, site in enumerate(instance.sites):
+        ax = axes.flat[i]
+        used, grid = sim.renewable_used_kw[i], sim.grid_kw[i]
+        curtailed = sim.renewable_kw[i] - used
+        ax.stackplot(
+            hours,
+            used,
+            grid,
+            curtailed,
+            step="post",
+            colors=("tab:green", "tab:grey", "palegreen"),
+            labels=("renewable used", "grid", "curtailed"),
+        )
+        ax.set_title(site.site_id, fontsize=9)
+        ax.set_ylabel("power (kW)", fontsize=8)
+    for ax in axes.flat[n:]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("time (h)", fontsize=8)
+    axes.flat[0].legend(fontsize=7, loc="upper right")
+    fig.suptitle(f"Site power under {result.policy}", fontsize=10)
+    fig.tight_layout()
+    return save(fig, path)
+
+
+def plot_gantt(instance, result, path: str | Path) -> Path:
+    """Job Gantt chart: one row per job, coloured by the site computing it (faint while paused
+    there), migrations as arrows from departure to arrival."""
+    frame = result.schedule.assignment
+    sites = [s.site_id for s in instance.sites]
+    colors = {s: plt.cm.tab10(i % 10) for i, s in enumerate(sites)}
+    jobs = [j.job_id for j in instance.jobs]
+    row_of = {j: i for i, j in enumerate(jobs)}
+    dt = instance.dt_h
+    fig, ax = plt.subplots(figsize=(10, max(3.0, 0.22 * len(jobs) + 1)))
+    for rec in frame.itertuples(index=False):
+        if not isinstance(rec.site, str) or not rec.site:
+            continue
+        alpha = 0.9 if rec.run_fraction > 1e-9 else 0.15
+        ax.barh(
+            row_of[rec.job_id],
+            dt,
+            left=rec.slot * dt,
+            height=0.8,
+            color=colors[rec.site],
+            alpha=alpha,
+            lw=0,
+        )
+    for mig in result.schedule.migrations.itertuples(index=False):
+        y = row_of[mig.job_id]
+        start = mig.depart_slot * dt
+        ax.annotate(
+            "",
+            xy=(start + mig.transfer_s / 3600, y),
+            xytext=(start, y),
+            arrowprops={"arrowstyle": "->", "color": "black", "lw": 0.8},
+        )
+        ax.plot(start, y, marker="|", color="black", ms=8)
+    handles = [plt.Rectangle((0, 0), 1, 1, color=colors[s]) for s in sites]
+    ax.legend(handles, sites, fontsize=7, ncols=min(len(sites), 6), loc="upper right")
+    ax.set_yticks(range(len(jobs)), jobs, fontsize=6)
+    ax.invert_yaxis()
+    ax.set_xlim(0, instance.params.horizon_h)
+    ax.set_xlabel("time (h)")
+    ax.set_title(
+        f"Jobs under {result.policy} (faint: waiting; | and arrows: migrations)", fontsize=10
+    )
+    return save(fig, path)
+
+
+def plot_policy_bars(table, path: str | Path) -> Path:
+    """Bars of non-renewable energy and p95 slowdown per policy."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    labels = [str(x) for x in table.index]
+    for ax, metric, unit in zip(axes, ("nre_kwh", "slowdown_p95"), ("kWh", "×"), strict=True):
+        ax.bar(labels, table[metric].astype(float), color="tab:blue")
+        ax.set_ylabel(f"{metric} ({unit})")
+        ax.tick_params(axis="x", rotation=30, labelsize=7)
+        ax.set_title(metric, fontsize=9)
+    fig.tight_layout()
+    return save(fig, path)

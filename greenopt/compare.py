@@ -1,0 +1,88 @@
+"""Run several policies on one instance and tabulate their SPEC §5 metrics side by side."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from greenopt.instance import Instance
+from greenopt.policies import make_policy
+from greenopt.runner import RunResult, run_policy
+from greenopt.schedule import write_csv_atomic
+
+#: Columns of the comparison table, in order (SPEC §5 names).
+TABLE_METRICS = (
+    "nre_kwh",
+    "renewable_share",
+    "curtailed_kwh",
+    "migrations",
+    "infeasible_migrations",
+    "migrated_gb",
+    "slowdown_mean",
+    "slowdown_p95",
+    "slowdown_std",
+    "jct_mean_h",
+    "unfinished_jobs",
+    "deadline_misses",
+    "solve_s",
+    "mip_gap",
+)
+
+
+@dataclass(frozen=True)
+class PolicySpec:
+    """A policy to compare: a label for the table, the registered name and its settings."""
+
+    label: str
+    name: str
+    settings: dict
+
+    @classmethod
+    def parse(cls, text: str) -> PolicySpec:
+        """``name`` or ``name:key=value:key=value`` (the label is the whole text)."""
+        name, *pairs = text.split(":")
+        settings = {}
+        for pair in pairs:
+            key, sep, value = pair.partition("=")
+            if not sep:
+                raise ValueError(f"policy spec {text!r}: expected name:key=value:key=value")
+            settings[key.strip()] = value.strip()
+        return cls(text, name.strip(), settings)
+
+
+def compare(
+    instance: Instance,
+    specs: Sequence[PolicySpec],
+    on_result: Callable[[PolicySpec, RunResult], None] | None = None,
+) -> tuple[pd.DataFrame, dict[str, RunResult]]:
+    """Run every policy; return the metrics table (one row per policy) and the runs by label."""
+    results: dict[str, RunResult] = {}
+    rows = []
+    for spec in specs:
+        result = run_policy(instance, make_policy(spec.name, **spec.settings))
+        results[spec.label] = result
+        rows.append({"policy": spec.label, "valid": result.simulation.valid, **result.metrics})
+        if on_result is not None:
+            on_result(spec, result)
+    return pd.DataFrame(rows).set_index("policy"), results
+
+
+def write_comparison(
+    instance: Instance, table: pd.DataFrame, results: dict[str, RunResult], out: Path, focus: str
+) -> list[Path]:
+    """``comparison.csv``, one schedule folder per policy, and the figures."""
+    from greenopt import plots
+
+    out.mkdir(parents=True, exist_ok=True)
+    write_csv_atomic(table.reset_index(), out / "comparison.csv")
+    for label, result in results.items():
+        result.write(out / "runs" / label.replace(":", "_").replace("=", "-"))
+    focus_result = results[focus]
+    return [
+        plots.plot_site_power(instance, focus_result, out / f"power_{focus}.png"),
+        plots.plot_gantt(instance, focus_result, out / f"gantt_{focus}.png"),
+        plots.plot_policy_bars(table, out / "policies.png"),
+    ]
