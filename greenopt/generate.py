@@ -1,0 +1,319 @@
+"""Synthetic instances on real renewable traces (SPEC §2).
+
+Traces are real (:mod:`greenopt.data`); sites, links and jobs are drawn from a seeded generator:
+
+* **Profiles**: each site gets a distinct bundled profile, alternating PV and wind (random first
+  kind) while both last. Once all 23 are taken, profiles are reused shifted by a random whole
+  number of days (cyclically within the 28-day block), column ``<profile>+<k>d``.
+* **Sites**: ``gpus`` 2–8, ``pue`` U(1.1, 1.5), ``idle_kw`` U(0.1, 0.4). Coordinates: TMY profiles
+  at their station, SimBench profiles (whose sites are not public) drawn in a box over Germany.
+* **Renewable capacity** (kW): the fleet's mean demand
+  D = Σ_s idle_kw_s + Σ_j 1.3 · power_kw_j · work_h_j / horizon_h is split over the sites in
+  proportion to gpus_s · U(0.5, 1.5), divided by ``load``, and turned into capacity through each
+  profile's mean capacity factor over the whole 28-day block: renewable_kw_s = share_s · D / (load ·
+  mean_cf_s). So, on average over the block, supply ≈ demand / load, but it comes in windows
+  (sunny hours, windy spells) at some sites while demand sits at others. A floor
+  renewable_kw_s ≥ 1.1 · (idle_kw_s + pue_s · 0.7) / q95_s (q95: the profile's 95th percentile)
+  makes sure that every site has windows for any job at its best times.
+* **WAN**: a minimum spanning tree over randomly perturbed great-circle distances (a random tree
+  biased to short links) plus ⌈n/4⌉ extra random links for n ≥ 4 sites (never complete);
+  bandwidth drawn from {1, 10, 25, 40, 100} Gbps, latency_ms = 5 + 0.007 · distance_km (fibre at
+  200 km/ms with a 1.4 route stretch, plus 5 ms equipment).
+* **Jobs** (single GPU, 24–40 GB class): power_kw U(0.25, 0.7), work_h log-uniform 2–24,
+  checkpoint_gb log-uniform 1–200 (ResNet-50 ≈ 1 GB, LoRA fine-tunes a few GB, 7B full fine-tune
+  with optimizer state ≈ 110 GB), arrival_h U(0, 2/3 · horizon), origin uniform; exactly
+  round(20 %) non-migratable and round(30 %) with a deadline = arrival + slack · work_h, slack
+  U(1.05, 1.3) for 40 % of them (tight) and U(1.5, 3) otherwise (deadlines may pass the horizon).
+
+The same arguments give the same instance; generation takes milliseconds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from datetime import datetime
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from greenopt.data import (
+    PROFILES_LICENCE,
+    PROFILES_SOURCE,
+    ProfileInfo,
+    load_profiles,
+    profile_catalogue,
+    profile_info,
+)
+from greenopt.instance import Instance, Job, Link, Parameters, Site
+
+BANDWIDTHS_GBPS = (1.0, 10.0, 25.0, 40.0, 100.0)
+BANDWIDTH_WEIGHTS = (0.2, 0.25, 0.2, 0.15, 0.2)
+GERMANY_BOX = ((47.5, 54.5), (6.0, 14.5))  # (lat range, lon range) for SimBench-profile sites
+TRACE_MINUTES = 15
+TYPICAL_PUE = 1.3
+MAX_JOB_KW = 0.7
+
+
+def generate_instance(
+    sites: int,
+    jobs: int,
+    days: float,
+    seed: int,
+    *,
+    slot_minutes: float = 15,
+    start_day: int | None = None,
+    load: float = 1.0,
+    profiles: list[str] | None = None,
+    name: str | None = None,
+) -> Instance:
+    """A seeded instance of ``sites`` sites and ``jobs`` jobs over ``days`` days of real traces.
+
+    ``start_day`` picks the first day within the 28-day trace block (random if ``None``);
+    ``load`` is the ratio of mean demand to mean renewable supply (> 1: scarcer renewables);
+    ``profiles`` fixes the profile of each site (names from :func:`greenopt.data.load_profiles`,
+    optionally suffixed ``+<k>d``) instead of drawing them. See the module docstring for the rest.
+    """
+    block = load_profiles()
+    block_days = len(block) * TRACE_MINUTES // (24 * 60)
+    horizon_h = float(days) * 24.0
+    _check_args(sites, jobs, days, slot_minutes, start_day, load, block_days, profiles)
+    rng = np.random.default_rng(seed)
+    if start_day is None:
+        start_day = int(rng.integers(0, block_days - math.ceil(days) + 1))
+
+    names = list(profiles) if profiles is not None else _draw_profiles(sites, rng, block_days)
+    site_objs, coords = _draw_sites(names, rng)
+    job_objs = _draw_jobs(jobs, horizon_h, [s.site_id for s in site_objs], rng)
+    site_objs = _size_renewables(site_objs, job_objs, horizon_h, load, rng, block)
+    links = _draw_links(site_objs, coords, rng)
+    traces = _slice_traces(block, names, start_day, horizon_h)
+
+    start: datetime = (block.index[0] + pd.Timedelta(days=start_day)).to_pydatetime()
+    params = Parameters(
+        horizon_h=horizon_h,
+        slot_minutes=float(slot_minutes),
+        start=start,
+        meta={
+            "source": PROFILES_SOURCE,
+            "licence": PROFILES_LICENCE,
+            "synthetic": True,
+            "synthetic_parts": "sites, links, jobs, site coordinates of SimBench profiles; "
+            "traces are real",
+            "generator": (
+                f"greenopt.generate.generate_instance(sites={sites}, jobs={jobs}, days={days}, "
+                f"seed={seed}, slot_minutes={slot_minutes}, start_day={start_day}, load={load})"
+            ),
+        },
+    )
+    return Instance(
+        params,
+        tuple(site_objs),
+        tuple(links),
+        tuple(job_objs),
+        traces,
+        name=name or f"gen-s{sites}-j{jobs}-d{days:g}-seed{seed}",
+    )
+
+
+# ---- pieces ---------------------------------------------------------------------------------
+
+
+def _check_args(sites, jobs, days, slot_minutes, start_day, load, block_days, profiles) -> None:
+    problems = []
+    if sites < 1:
+        problems.append("sites must be ≥ 1")
+    if jobs < 0:
+        problems.append("jobs must be ≥ 0")
+    if not 0 < days <= block_days:
+        problems.append(f"days must be in (0, {block_days}] (length of the bundled traces)")
+    minutes = days * 24 * 60
+    if slot_minutes <= 0 or abs(minutes / slot_minutes - round(minutes / slot_minutes)) > 1e-9:
+        problems.append("days must span a whole number of slots")
+    if abs(minutes / TRACE_MINUTES - round(minutes / TRACE_MINUTES)) > 1e-9:
+        problems.append(f"days must span a whole number of {TRACE_MINUTES}-minute trace steps")
+    if start_day is not None and not 0 <= start_day <= block_days - math.ceil(days):
+        problems.append(f"start_day must be in [0, {block_days - math.ceil(days)}] for {days} days")
+    if not load > 0:
+        problems.append("load must be > 0")
+    if profiles is not None and len(profiles) != sites:
+        problems.append(f"{len(profiles)} profiles given for {sites} sites")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _split_offset(name: str) -> tuple[str, int]:
+    """``"simbench_WP3+2d"`` → (``"simbench_WP3"``, 2)."""
+    if "+" in name and name.endswith("d"):
+        base, offset = name.rsplit("+", 1)
+        return base, int(offset[:-1])
+    return name, 0
+
+
+def _draw_profiles(sites: int, rng: np.random.Generator, block_days: int) -> list[str]:
+    catalogue = profile_catalogue()
+    by_kind = {kind: [p.name for p in catalogue if p.kind == kind] for kind in ("pv", "wind")}
+    for names in by_kind.values():
+        rng.shuffle(names)
+    order: list[str] = []
+    kind = "pv" if rng.random() < 0.5 else "wind"
+    while by_kind["pv"] or by_kind["wind"]:
+        if not by_kind[kind]:
+            kind = "wind" if kind == "pv" else "pv"
+        order.append(by_kind[kind].pop())
+        kind = "wind" if kind == "pv" else "pv"
+    names = order[:sites]
+    used: set[str] = set(names)
+    while len(names) < sites:
+        base = order[len(names) % len(order)]
+        offset = int(rng.integers(1, block_days))
+        while f"{base}+{offset}d" in used:
+            offset = offset % (block_days - 1) + 1
+        names.append(f"{base}+{offset}d")
+        used.add(names[-1])
+    return names
+
+
+def _profile_base(name: str) -> ProfileInfo:
+    return profile_info(_split_offset(name)[0])
+
+
+def _draw_sites(
+    names: list[str], rng: np.random.Generator
+) -> tuple[list[Site], list[tuple[float, float]]]:
+    width = max(2, len(str(len(names) - 1)))
+    sites, coords = [], []
+    (lat0, lat1), (lon0, lon1) = GERMANY_BOX
+    for i, name in enumerate(names):
+        info = _profile_base(name)
+        if info.lat is not None and info.lon is not None:
+            shifted = _split_offset(name)[1] > 0
+            jitter = rng.uniform(-1.0, 1.0, 2) if shifted else np.zeros(2)
+            lat, lon = info.lat + jitter[0], info.lon + jitter[1]
+        else:
+            lat, lon = rng.uniform(lat0, lat1), rng.uniform(lon0, lon1)
+        coords.append((lat, lon))
+        sites.append(
+            Site(
+                site_id=f"s{i:0{width}d}",
+                gpus=int(rng.integers(2, 9)),
+                renewable_kw=0.0,
+                profile=name,
+                pue=round(float(rng.uniform(1.1, 1.5)), 2),
+                idle_kw=round(float(rng.uniform(0.1, 0.4)), 2),
+                lat=round(float(lat), 3),
+                lon=round(float(lon), 3),
+            )
+        )
+    return sites, coords
+
+
+def _size_renewables(
+    sites: list[Site],
+    jobs: list[Job],
+    horizon_h: float,
+    load: float,
+    rng: np.random.Generator,
+    block: pd.DataFrame,
+) -> list[Site]:
+    demand_kw = (
+        sum(s.idle_kw for s in sites)
+        + sum(TYPICAL_PUE * j.power_kw * j.work_h for j in jobs) / horizon_h
+    )
+    weights = np.array([s.gpus for s in sites], float) * rng.uniform(0.5, 1.5, len(sites))
+    shares = weights / weights.sum()
+    out = []
+    for site, share in zip(sites, shares, strict=True):
+        cf = block[_split_offset(site.profile)[0]]
+        mean_cf, q95 = float(cf.mean()), float(cf.quantile(0.95))
+        floor = 1.1 * (site.idle_kw + site.pue * MAX_JOB_KW) / q95
+        capacity = max(share * demand_kw / (load * mean_cf), floor)
+        out.append(dataclasses.replace(site, renewable_kw=round(float(capacity), 1)))
+    return out
+
+
+def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
+    lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))
+    h = (
+        math.sin((lat2 - lat1) / 2) ** 2
+        + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    )
+    return 2 * 6371.0 * math.asin(min(1.0, math.sqrt(h)))
+
+
+def _draw_links(
+    sites: list[Site], coords: list[tuple[float, float]], rng: np.random.Generator
+) -> list[Link]:
+    n = len(sites)
+    ids = [s.site_id for s in sites]
+    dist = {
+        (i, k): _great_circle_km(coords[i], coords[k]) for i in range(n) for k in range(i + 1, n)
+    }
+    graph = nx.Graph()
+    graph.add_nodes_from(range(n))
+    for (i, k), d in dist.items():
+        graph.add_edge(i, k, weight=d * rng.uniform(0.5, 1.5))
+    edges = sorted(tuple(sorted(e)) for e in nx.minimum_spanning_edges(graph, data=False))
+    if n >= 4:
+        chosen = set(edges)
+        spare = [pair for pair in dist if pair not in chosen]
+        extra = min(math.ceil(n / 4), len(spare) - 1)
+        picks = rng.choice(len(spare), size=extra, replace=False)
+        edges += sorted(spare[p] for p in picks)
+    links = []
+    for i, k in edges:
+        bandwidth = float(rng.choice(BANDWIDTHS_GBPS, p=BANDWIDTH_WEIGHTS))
+        latency = round(5.0 + 0.007 * dist[(i, k)], 2)
+        links.append(Link(ids[i], ids[k], bandwidth, latency))
+    return links
+
+
+def _draw_jobs(
+    count: int, horizon_h: float, site_ids: list[str], rng: np.random.Generator
+) -> list[Job]:
+    width = max(3, len(str(count - 1)))
+    power = rng.uniform(0.25, 0.7, count)
+    work = np.exp(rng.uniform(math.log(2), math.log(24), count))
+    checkpoint = np.exp(rng.uniform(0.0, math.log(200), count))
+    arrival = rng.uniform(0.0, 2.0 / 3.0 * horizon_h, count)
+    origin = rng.integers(0, len(site_ids), count)
+    non_migratable = set(rng.permutation(count)[: round(0.2 * count)].tolist())
+    with_deadline = set(rng.permutation(count)[: round(0.3 * count)].tolist())
+    tight = rng.random(count) < 0.4
+    slack = np.where(tight, rng.uniform(1.05, 1.3, count), rng.uniform(1.5, 3.0, count))
+    jobs = []
+    for i in range(count):
+        work_h = max(0.25, round(float(work[i]) * 4) / 4)
+        arrival_h = min(round(float(arrival[i]), 2), 2.0 / 3.0 * horizon_h)
+        deadline = None
+        if i in with_deadline:
+            deadline = round(arrival_h + float(slack[i]) * work_h, 2)
+        jobs.append(
+            Job(
+                job_id=f"j{i:0{width}d}",
+                power_kw=round(float(power[i]), 3),
+                work_h=work_h,
+                checkpoint_gb=max(1.0, round(float(checkpoint[i]), 1)),
+                arrival_h=arrival_h,
+                origin=site_ids[int(origin[i])],
+                deadline_h=deadline,
+                migratable=i not in non_migratable,
+            )
+        )
+    return jobs
+
+
+def _slice_traces(
+    block: pd.DataFrame, names: list[str], start_day: int, horizon_h: float
+) -> pd.DataFrame:
+    """The site profiles over [0, horizon_h), 15-minute steps, indexed by hours from slot 0."""
+    per_day = 24 * 60 // TRACE_MINUTES
+    steps = int(round(horizon_h * 60 / TRACE_MINUTES))
+    data = {}
+    for name in dict.fromkeys(names):
+        base, offset = _split_offset(name)
+        rows = (np.arange(steps) + (start_day + offset) * per_day) % len(block)
+        data[name] = block[base].to_numpy()[rows]
+    hours = np.arange(steps) * TRACE_MINUTES / 60.0
+    return pd.DataFrame(data, index=pd.Index(hours, name="time_h"))
