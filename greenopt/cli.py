@@ -45,6 +45,31 @@ def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) 
     )
 
 
+@app.command()
+def generate(
+    sites: Annotated[int, typer.Argument(help="number of sites")],
+    jobs: Annotated[int, typer.Argument(help="number of jobs")],
+    days: Annotated[float, typer.Argument(help="horizon, days (≤ 28)")],
+    seed: Annotated[int, typer.Argument(help="random seed")],
+    out: Annotated[Path, typer.Argument(help="instance folder to write")],
+    start_day: Annotated[int | None, typer.Option(help="first day in the trace block")] = None,
+    load: Annotated[float, typer.Option(help="mean demand / mean renewable supply")] = 1.0,
+) -> None:
+    """Write a seeded synthetic instance on real renewable traces (greenopt.generate)."""
+    from greenopt.generate import generate_instance
+    from greenopt.io import write_instance
+
+    try:
+        inst = generate_instance(sites, jobs, days, seed, start_day=start_day, load=load)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+    write_instance(inst, out)
+    typer.echo(
+        f"wrote {out}: {len(inst.sites)} sites, {len(inst.links)} links, {len(inst.jobs)} jobs, "
+        f"{inst.n_slots} slots from {inst.params.start.isoformat()}"
+    )
+
+
 def _parse_floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
