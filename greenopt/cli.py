@@ -70,6 +70,19 @@ def generate(
     )
 
 
+@app.command()
+def evaluate(
+    instance: Annotated[Path, typer.Argument(help="instance folder")],
+    schedule_dir: Annotated[Path, typer.Argument(help="folder with assignment/migrations.csv")],
+    json: Annotated[bool, typer.Option("--json", help="print the result as JSON")] = False,
+) -> None:
+    """Check a schedule (SPEC §4) and print every violation, or its metrics (SPEC §5).
+    Exit 0 valid, 1 invalid, 2 unreadable."""
+    from greenopt.simulator import evaluate_schedule
+
+    raise typer.Exit(evaluate_schedule(load_or_exit(instance), schedule_dir, as_json=json))
+
+
 def _parse_floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
