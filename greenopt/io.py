@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.schedule import write_text_atomic
 
@@ -48,22 +49,23 @@ class _Bad(ValueError):
 
 
 class _Problems:
-    """Problems per file, reported in the order of :data:`FILES`."""
+    """Problems per file, reported in the order of :data:`FILES`, then by line."""
 
     def __init__(self) -> None:
-        self._by_file: dict[str, list[str]] = {f: [] for f in FILES}
+        self._by_file: dict[str, list[tuple[int, str]]] = {f: [] for f in FILES}
 
     def file(self, file: str, message: str) -> None:
-        self._by_file[file].append(f"{file}: {message}")
+        self._by_file[file].append((0, f"{file}: {message}"))
 
     def cell(self, file: str, line: int, column: str | int, message: str) -> None:
-        self._by_file[file].append(f"{file}:{line}:{column}: {message}")
+        self._by_file[file].append((line, f"{file}:{line}:{column}: {message}"))
 
     def has(self, file: str) -> bool:
         return bool(self._by_file[file])
 
     def all(self) -> list[str]:
-        return [p for f in FILES for p in self._by_file[f]]
+        """Every problem: file by file, whole-file ones first, then by line (stable)."""
+        return [p for f in FILES for _, p in sorted(self._by_file[f], key=lambda lp: lp[0])]
 
 
 # ---- values --------------------------------------------------------------------------------
@@ -276,15 +278,11 @@ def _read_table(folder: Path, file: str, probs: _Problems) -> _Table | None:
     return table
 
 
-def _check_columns(
-    table: _Table, columns: tuple[_Column, ...], probs: _Problems
-) -> None:
+def _check_columns(table: _Table, columns: tuple[_Column, ...], probs: _Problems) -> None:
     known = [c.name for c in columns]
     for name in dict.fromkeys(table.header):
         if name not in known:
-            probs.cell(
-                table.file, 1, name, f"unknown column (allowed: {', '.join(known)})"
-            )
+            probs.cell(table.file, 1, name, f"unknown column (allowed: {', '.join(known)})")
     for col in columns:
         if col.required and col.name not in table.header:
             probs.file(table.file, f"missing required column {col.name!r}")
@@ -296,9 +294,7 @@ class _Row:
     values: dict[str, Any]  # the cells that parsed; defaults for left-out columns
 
 
-def _parse_rows(
-    table: _Table, columns: tuple[_Column, ...], probs: _Problems
-) -> list[_Row]:
+def _parse_rows(table: _Table, columns: tuple[_Column, ...], probs: _Problems) -> list[_Row]:
     """Parse every known column of every row, reporting each bad cell."""
     _check_columns(table, columns, probs)
     rows = []
@@ -314,9 +310,7 @@ def _parse_rows(
                 continue
             if text == "":
                 if col.required:
-                    probs.cell(
-                        table.file, line, col.name, "empty cell in a required column"
-                    )
+                    probs.cell(table.file, line, col.name, "empty cell in a required column")
                 else:
                     row.values[col.name] = col.default
             else:
@@ -332,9 +326,7 @@ def _parse_rows(
     return rows
 
 
-def _check_unique(
-    rows: list[_Row], key: str, file: str, probs: _Problems
-) -> dict[str, int]:
+def _check_unique(rows: list[_Row], key: str, file: str, probs: _Problems) -> dict[str, int]:
     """Report repeated ids; return each id's first line."""
     first: dict[str, int] = {}
     for row in rows:
@@ -437,9 +429,7 @@ def _read_parameters(folder: Path, probs: _Problems) -> Parameters | None:
             values[key] = float(value)
     if "horizon_h" not in raw:
         probs.file(file, "missing required key 'horizon_h'")
-    elif "horizon_h" in values and (
-        "slot_minutes" in values or "slot_minutes" not in raw
-    ):
+    elif "horizon_h" in values and ("slot_minutes" in values or "slot_minutes" not in raw):
         slots = values["horizon_h"] * 60.0 / values.get("slot_minutes", 15.0)
         if abs(slots - round(slots)) > 1e-9 * max(1.0, slots):
             bad(
@@ -476,9 +466,8 @@ def _trace_times(
                     parsed.append(_parse_float(text))
                 except _Bad as err:
                     if "expected" in str(err):
-                        raise _Bad(
-                            f"expected hours (a number, like the first time), got {text!r}"
-                        )
+                        message = f"expected hours (a number, like the first time), got {text!r}"
+                        raise _Bad(message) from None
                     raise
             else:
                 parsed.append(_parse_timestamp(text))
@@ -599,15 +588,9 @@ def load_instance(folder: str | Path) -> Instance:
                 else:
                     message = f"{name!r} is not a column of traces.csv"
                 probs.cell("sites.csv", row.line, key, message)
-                row.values[key] = (
-                    None  # not a trace column: leave it out of the trace checks
-                )
-    site_ids = {
-        r.values["site_id"] for r in site_rows if r.values.get("site_id") is not None
-    }
-    sites_known = (
-        tables["sites.csv"] is not None and "site_id" in tables["sites.csv"].header
-    )
+                row.values[key] = None  # not a trace column: leave it out of the trace checks
+    site_ids = {r.values["site_id"] for r in site_rows if r.values.get("site_id") is not None}
+    sites_known = tables["sites.csv"] is not None and "site_id" in tables["sites.csv"].header
 
     # links
     link_rows: list[_Row] = []
@@ -645,11 +628,7 @@ def load_instance(folder: str | Path) -> Instance:
             if sites_known and origin is not None and origin not in site_ids:
                 probs.cell("jobs.csv", row.line, "origin", f"unknown site {origin!r}")
             arrival = v.get("arrival_h")
-            if (
-                arrival is not None
-                and params is not None
-                and arrival >= params.horizon_h
-            ):
+            if arrival is not None and params is not None and arrival >= params.horizon_h:
                 probs.cell(
                     "jobs.csv",
                     row.line,
@@ -707,9 +686,7 @@ def _cell(value: Any) -> str:
         return str(int(value))
     if isinstance(value, float | np.floating):
         value = float(value)
-        return (
-            str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-        )
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
     return str(value)
 
 
@@ -752,11 +729,7 @@ def _toml_value(value: Any) -> str:
     if isinstance(value, list | tuple):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return (
-            "{"
-            + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items())
-            + "}"
-        )
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + "}"
     raise TypeError(f"cannot write {type(value).__name__} to TOML: {value!r}")
 
 
@@ -786,9 +759,6 @@ def write_instance(instance: Instance, folder: str | Path) -> Path:
     traces = instance.traces
     if "time" in traces.columns:
         raise ValueError("a trace column may not be called 'time'")
-    rows = [
-        [t, *values]
-        for t, values in zip(traces.index, traces.to_numpy(float), strict=True)
-    ]
+    rows = [[t, *values] for t, values in zip(traces.index, traces.to_numpy(float), strict=True)]
     write_text_atomic(_csv_text(["time", *traces.columns], rows), folder / "traces.csv")
     return folder
