@@ -15,6 +15,7 @@ of their site. Moves respect the links' per-slot capacity, so every greedy sched
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -114,32 +115,47 @@ class GreedyEngine:
         return True
 
     # ---- the loop -------------------------------------------------------------------------
-    def run(self) -> ScheduleBuilder:
-        inst, dt = self.inst, self.dt
-        gpus_free = np.zeros(len(inst.sites))
-        for t in range(inst.n_slots):
-            for state in self.states:
-                if state.site < 0 and state.arrive_slot == t:
-                    state.site = state.dst
-            self.policy.move(self, t)
-            gpus_free[:] = [s.gpus for s in inst.sites]
-            load = np.array([s.idle_kw for s in inst.sites], float)
-            for j in self.present(t):
-                state, job = self.states[j], inst.jobs[j]
-                if not self.policy.wants_to_run(self, j, t, load):
-                    continue
-                frac = min(
-                    usable_fraction(state.ready_h, t, dt),
-                    state.remaining_h / dt,
-                    gpus_free[state.site] / job.gpus,
-                )
-                if frac <= EPS:
-                    continue
-                self.builder.run[j, t] = frac
-                state.remaining_h = max(0.0, state.remaining_h - frac * dt)
-                gpus_free[state.site] -= frac * job.gpus
-                load[state.site] += inst.sites[state.site].pue * job.power_kw * frac
+    def run(self, start: int = 0, stop: int | None = None) -> ScheduleBuilder:
+        """Play slots ``start`` … ``stop − 1`` (default: to the horizon end)."""
+        for t in range(start, self.inst.n_slots if stop is None else stop):
+            self.step(t)
         return self.builder
+
+    def step(self, t: int) -> None:
+        """One slot: land arriving checkpoints, let the policy move jobs, then compute."""
+        inst, dt = self.inst, self.dt
+        for state in self.states:
+            if state.site < 0 and state.arrive_slot == t:
+                state.site = state.dst
+        self.policy.move(self, t)
+        gpus_free = np.array([s.gpus for s in inst.sites], float)
+        load = np.array([s.idle_kw for s in inst.sites], float)
+        for j in self.present(t):
+            state, job = self.states[j], inst.jobs[j]
+            frac = min(
+                self.policy.run_limit(self, j, t, load),
+                usable_fraction(state.ready_h, t, dt),
+                state.remaining_h / dt,
+                gpus_free[state.site] / job.gpus,
+            )
+            if frac <= EPS:
+                continue
+            self.builder.run[j, t] = frac
+            state.remaining_h = max(0.0, state.remaining_h - frac * dt)
+            gpus_free[state.site] -= frac * job.gpus
+            load[state.site] += inst.sites[state.site].pue * job.power_kw * frac
+
+    def fork(self, policy: GreedyPolicy) -> GreedyEngine:
+        """An independent copy of the current state, driven by ``policy`` from here on."""
+        clone = copy.copy(self)
+        clone.policy = policy
+        clone.states = copy.deepcopy(self.states)
+        clone.link_load = self.link_load.copy()
+        clone.builder = copy.copy(self.builder)
+        clone.builder.site = self.builder.site.copy()
+        clone.builder.run = self.builder.run.copy()
+        clone.builder.migrations = list(self.builder.migrations)
+        return clone
 
 
 class GreedySettings(PolicySettings):
@@ -163,8 +179,10 @@ class GreedyPolicy(Policy):
     def move(self, engine: GreedyEngine, t: int) -> None:
         """Depart jobs at the start of slot t (via ``engine.try_move``)."""
 
-    def wants_to_run(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> bool:
-        return True
+    def run_limit(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> float:
+        """Largest share of slot t job j may compute (the engine also caps by arrival, remaining
+        work and free GPUs); ``load`` is the site load (kW) of the jobs placed so far."""
+        return 1.0
 
 
 class StaticPolicy(GreedyPolicy):
@@ -266,15 +284,15 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
 class PauseGreedyPolicy(GreedyPolicy):
     name = "pause_greedy"
 
-    def wants_to_run(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> bool:
+    def run_limit(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> float:
         inst, dt = engine.inst, engine.dt
         job, state = inst.jobs[j], engine.states[j]
         site = inst.sites[state.site]
         if inst.renewable_kw[state.site, t] - load[state.site] >= site.pue * job.power_kw - EPS:
-            return True
+            return 1.0
         latest_h = job.deadline_h if job.deadline_h is not None else inst.params.horizon_h
         slots_left = np.floor(min(latest_h, inst.params.horizon_h) / dt + EPS) - t
-        return state.remaining_h / dt >= slots_left - 1 - EPS
+        return 1.0 if state.remaining_h / dt >= slots_left - 1 - EPS else 0.0
 
 
 HEURISTICS: dict[str, type[GreedyPolicy]] = {
