@@ -210,11 +210,17 @@ PARAM_KEYS = (*PARAM_RANGES, "start", "meta")
 
 @dataclass
 class _Table:
-    """A CSV file as text cells: ``rows`` are (line, {column: text or None if the row is short})."""
+    """A CSV file as text cells, ``None`` where a row is short of fields; ``lines[i]`` is the line
+    on which row ``i`` starts."""
 
     file: str
     header: list[str]
-    rows: list[tuple[int, dict[str, str | None]]] = field(default_factory=list)
+    lines: list[int] = field(default_factory=list)
+    rows: list[list[str | None]] = field(default_factory=list)
+
+    def column(self, name: str) -> list[str | None]:
+        k = self.header.index(name)
+        return [row[k] for row in self.rows]
 
 
 def _read_text(folder: Path, file: str, probs: _Problems) -> str | None:
@@ -271,10 +277,8 @@ def _read_table(folder: Path, file: str, probs: _Problems) -> _Table | None:
                 header[len(cells)],
                 f"missing field (row has {len(cells)} fields, header has {len(header)})",
             )
-        row: dict[str, str | None] = {}
-        for i, name in enumerate(header):
-            row.setdefault(name, cells[i] if i < len(cells) else None)
-        table.rows.append((line, row))
+        table.lines.append(line)
+        table.rows.append(cells + [None] * (len(header) - len(cells)))
     return table
 
 
@@ -298,14 +302,15 @@ def _parse_rows(table: _Table, columns: tuple[_Column, ...], probs: _Problems) -
     """Parse every known column of every row, reporting each bad cell."""
     _check_columns(table, columns, probs)
     rows = []
-    for line, cells in table.rows:
+    index = {c.name: table.header.index(c.name) for c in columns if c.name in table.header}
+    for line, cells in zip(table.lines, table.rows, strict=True):
         row = _Row(line, {})
         for col in columns:
             if col.name not in table.header:
                 if not col.required:
                     row.values[col.name] = col.default
                 continue
-            text = cells[col.name]
+            text = cells[index[col.name]]
             if text is None:  # short row, already reported
                 continue
             if text == "":
@@ -450,7 +455,7 @@ def _trace_times(
 ) -> tuple[np.ndarray, datetime | None] | None:
     """Hours from slot 0 for each trace row (and slot 0's timestamp when times are ISO)."""
     time_col = table.header[0]
-    cells = [(line, row[time_col]) for line, row in table.rows]
+    cells = list(zip(table.lines, table.column(time_col), strict=True))
     numeric = True
     try:
         float(cells[0][1] or "")
@@ -463,12 +468,11 @@ def _trace_times(
                 raise _Bad("empty time")
             if numeric:
                 try:
-                    parsed.append(_parse_float(text))
-                except _Bad as err:
-                    if "expected" in str(err):
-                        message = f"expected hours (a number, like the first time), got {text!r}"
-                        raise _Bad(message) from None
-                    raise
+                    float(text)
+                except ValueError:
+                    message = f"expected hours (a number, like the first time), got {text!r}"
+                    raise _Bad(message) from None
+                parsed.append(_parse_float(text))
             else:
                 parsed.append(_parse_timestamp(text))
         except _Bad as err:
@@ -499,7 +503,7 @@ def _read_traces(
     times = _trace_times(table, start, probs)
     if times is not None:
         hours, origin = times
-        lines = [line for line, _ in table.rows]
+        lines = table.lines
         for i in range(1, len(hours)):
             if not hours[i] > hours[i - 1]:
                 probs.cell(
@@ -513,9 +517,17 @@ def _read_traces(
     columns = [c for c in dict.fromkeys(table.header[1:]) if c in profiles | carbons]
     data = {}
     for name in columns:
+        cells = table.column(name)
+        try:  # fast path: every cell a number in range
+            values = np.array(cells, dtype=float)
+            in_range = np.isfinite(values).all() and (values >= 0).all()
+            if in_range and (name not in profiles or (values <= 1).all()):
+                data[name] = values
+                continue
+        except (TypeError, ValueError):
+            pass
         values = np.zeros(len(table.rows))
-        for i, (line, row) in enumerate(table.rows):
-            text = row[name]
+        for i, (line, text) in enumerate(zip(table.lines, cells, strict=True)):
             try:
                 if text is None:  # short row, already reported
                     continue
@@ -759,6 +771,7 @@ def write_instance(instance: Instance, folder: str | Path) -> Path:
     traces = instance.traces
     if "time" in traces.columns:
         raise ValueError("a trace column may not be called 'time'")
-    rows = [[t, *values] for t, values in zip(traces.index, traces.to_numpy(float), strict=True)]
-    write_text_atomic(_csv_text(["time", *traces.columns], rows), folder / "traces.csv")
+    # pandas writes floats in their shortest round-trip form
+    text = traces.astype(float).rename_axis("time").to_csv(lineterminator="\n")
+    write_text_atomic(text, folder / "traces.csv")
     return folder
