@@ -128,6 +128,21 @@ def test_csv_syntax_error(tmp_path):
     ]
 
 
+def test_duplicate_column_empty_file_and_no_trace_rows(tmp_path):
+    folder = edit(copy_vector(tmp_path), "links.csv", "latency_ms", "bandwidth_gbps")
+    (folder / "jobs.csv").write_text("")
+    (folder / "traces.csv").write_text("time,wind,solar,grid_n,grid_s,grid_h\n")
+    assert problems(folder) == [
+        "links.csv:1:bandwidth_gbps: duplicate column",
+        "jobs.csv: empty file (no header line)",
+        "traces.csv: no rows",
+    ]
+
+
+def test_not_a_folder(tmp_path):
+    assert problems(tmp_path / "nope") == [f"{tmp_path / 'nope'}: not a folder"]
+
+
 # ---- cell types ----------------------------------------------------------------------------
 
 
@@ -474,6 +489,14 @@ def test_meta_is_free_and_start_may_be_a_naive_string(tmp_path):
     inst = load_instance(folder)
     assert inst.params.start == datetime(2024, 6, 1, tzinfo=UTC)
     assert inst.params.meta == {"source": "test", "anything": [1, 2], "synthetic": True}
+
+
+def test_meta_must_be_a_table_and_start_may_be_a_date(tmp_path):
+    folder = edit(copy_vector(tmp_path), "instance.toml", "alpha = 0.1", "alpha = 0.1\nmeta = 3")
+    assert problems(folder) == ["instance.toml:4:meta: [meta] must be a table"]
+    edit(folder, "instance.toml", "meta = 3\n", "")
+    edit(folder, "instance.toml", "start = 2024-06-01T00:00:00Z", "start = 2024-06-01")
+    assert load_instance(folder).params.start == datetime(2024, 6, 1, tzinfo=UTC)
 
 
 # ---- several at once ----------------------------------------------------------------------
