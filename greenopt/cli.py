@@ -83,6 +83,15 @@ def evaluate(
     raise typer.Exit(evaluate_schedule(load_or_exit(instance), schedule_dir, as_json=json))
 
 
+def wide_console():
+    """A rich console; off a terminal (logs, CI) it is wide enough for the metrics tables."""
+    import sys
+
+    from rich.console import Console
+
+    return Console() if sys.stdout.isatty() else Console(width=160)
+
+
 def _parse_floats(text: str) -> list[float]:
     try:
         return [float(x) for x in text.split(",") if x.strip()]
@@ -104,12 +113,10 @@ def feasibility(
     plot: Annotated[Path | None, typer.Option(help="draw the domain into this PNG")] = None,
 ) -> None:
     """Print (and plot) the feasibility domain of checkpoint migration (SPEC §3)."""
-    from rich.console import Console
-
     from greenopt.feasibility import domain_table, smax_table, window_statistics
     from greenopt.instance import Parameters
 
-    console = Console()
+    console = wide_console()
     inst = load_or_exit(instance) if instance is not None else None
     params = inst.params if inst is not None else Parameters(horizon_h=24.0)
     if alpha is not None:
@@ -221,7 +228,6 @@ def solve(
     """Run one policy, simulate its schedule on the actual traces, write DIR/{assignment,
     migrations}.csv and DIR/metrics.json."""
     import pydantic
-    from rich.console import Console
 
     from greenopt.policies import make_policy
     from greenopt.runner import run_policy
@@ -244,7 +250,7 @@ def solve(
         raise typer.BadParameter(str(exc)) from exc
     result = run_policy(inst, pol)
     result.write(out)
-    console = Console()
+    console = wide_console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
     metrics = result.metrics
     console.print(
@@ -283,12 +289,10 @@ def compare(
     comparison.csv, each run's schedule and metrics, and plots."""
     import time
 
-    from rich.console import Console
-
     from greenopt.compare import TABLE_METRICS, PolicySpec, compare, write_comparison
     from greenopt.policies import policy_classes
 
-    console = Console()
+    console = wide_console()
     inst = load_or_exit(instance)
     try:
         specs = [PolicySpec.parse(p) for p in policies.split(",") if p.strip()]
@@ -309,8 +313,8 @@ def compare(
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
     table, results = compare(inst, specs, on_result=progress)
-    shown = table[[c for c in TABLE_METRICS if c in table.columns]]
-    console.print(_frame_table(shown.reset_index(), {}))
+    shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
+    console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
     for path in write_comparison(inst, table, results, out, focus):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")

@@ -111,7 +111,9 @@ class GreedyEngine:
         for slot, gb in volumes:
             self.link_load[rows, slot] += gb
         self.builder.add_migration(j, t, dst, transfer_s)
-        state.site, state.ready_h, state.arrive_slot, state.dst = -1, moment, arrive, dst
+        # a checkpoint landing within slot t is at dst already (it computes after ``moment``)
+        state.site = dst if arrive == t else -1
+        state.ready_h, state.arrive_slot, state.dst = moment, arrive, dst
         return True
 
     # ---- the loop -------------------------------------------------------------------------
