@@ -115,19 +115,29 @@ def plot_gantt(instance, result, path: str | Path) -> Path:
     row_of = {j: i for i, j in enumerate(jobs)}
     dt = instance.dt_h
     fig, ax = plt.subplots(figsize=(10, max(3.0, 0.22 * len(jobs) + 1)))
-    for rec in frame.itertuples(index=False):
-        if not isinstance(rec.site, str) or not rec.site:
+    frame = frame[frame["site"].map(lambda s: isinstance(s, str) and s != "")]
+    frame = frame.sort_values(["job_id", "slot"])
+    running = frame["run_fraction"].to_numpy() > 1e-9
+    # one bar per run of consecutive slots with the same job, site and running state
+    key = list(zip(frame["job_id"], frame["site"], running, strict=True))
+    slots = frame["slot"].to_numpy()
+    first = 0
+    for i in range(1, len(key) + 1):
+        if i < len(key) and key[i] == key[i - 1] and slots[i] == slots[i - 1] + 1:
             continue
-        alpha = 0.9 if rec.run_fraction > 1e-9 else 0.15
+        job_id, site, is_running = key[first]
+        width = (slots[i - 1] + 1 - slots[first]) * dt
+        alpha = 0.9 if is_running else 0.15
         ax.barh(
-            row_of[rec.job_id],
-            dt,
-            left=rec.slot * dt,
+            row_of[job_id],
+            width,
+            left=slots[first] * dt,
             height=0.8,
-            color=colors[rec.site],
+            color=colors[site],
             alpha=alpha,
             lw=0,
         )
+        first = i
     for mig in result.schedule.migrations.itertuples(index=False):
         y = row_of[mig.job_id]
         start = mig.depart_slot * dt
