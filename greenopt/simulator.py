@@ -17,8 +17,9 @@ Choices where SPEC leaves room (documented once, here):
 * A migration departs at the moment depart_slot·Δ, which must not precede arrival_h: a job arriving
   inside slot t can leave at the start of slot t + 1 at the earliest (``arrival`` otherwise).
 * A migration's transit lasts its recorded ``transfer_s`` when that matches T_mig within
-  0.01 s + 1e-6·T_mig, else T_mig (the physical truth). E_mig and ``migration_downtime_h`` use
-  T_mig.
+  0.01 s + 1e-6·T_mig, else T_mig (the physical truth); in its arrival slot run_fraction may
+  exceed the usable part by that tolerance (so fractions derived from either value pass).
+  E_mig and ``migration_downtime_h`` use T_mig.
 * ``capacity`` and ``link_capacity`` violations carry ``job_id=None``; their message names the
   site or directed link and the jobs involved.
 * Missing rows are reported once per contiguous run of slots (slot = the first of the run);
@@ -370,6 +371,7 @@ class _Simulation:
         self.avail = arrived.astype(float)
         self.offset = np.zeros((J, T))
         self.cap_reason = np.where(arrived, 0, _CAP_ARRIVAL)
+        self.slack = np.zeros((J, T))  # extra run_fraction allowance in a checkpoint's arrival slot
         jobs_in = np.flatnonzero(self.arrival_slot < T)
         first = self.arrival_slot[jobs_in]
         self.offset[jobs_in, first] = self.arrival_h[jobs_in] - first * dt
@@ -491,6 +493,7 @@ class _Simulation:
             self.avail[j, d:] = 0.0
             self.offset[j, d:] = 0.0
             self.cap_reason[j, d:] = _CAP_LOCATION
+            self.slack[j, d:] = 0.0
             if arrive_slot < T:
                 self.loc[j, arrive_slot:] = b
                 self.avail[j, arrive_slot:] = 1.0
@@ -498,6 +501,9 @@ class _Simulation:
                 self.avail[j, arrive_slot] = usable_fraction(moment, arrive_slot, dt)
                 self.offset[j, arrive_slot] = moment - arrive_slot * dt
                 self.cap_reason[j, arrive_slot] = _CAP_LOCATION
+                if route is not None:  # run fractions derived from T_mig or transfer_s both pass
+                    tol_s = TRANSFER_ABS_S + TRANSFER_REL * t_mig
+                    self.slack[j, arrive_slot] = tol_s / 3600 / dt
 
     def _where(self, code: int) -> str:
         if code >= 0:
@@ -512,7 +518,7 @@ class _Simulation:
     def check_rows(self) -> None:
         T = self.n_slots
         has_row = self.row_site != NO_ROW
-        excess = has_row & (self.run > self.avail + RUN_TOL)
+        excess = has_row & (self.run > self.avail + self.slack + RUN_TOL)
         arrived = self.loc != NOT_ARRIVED
         mismatch = has_row & arrived & (self.row_site != self.loc) & (self.row_site != UNKNOWN_SITE)
         for j, t in zip(*np.nonzero(excess & (self.cap_reason == _CAP_ARRIVAL)), strict=True):
