@@ -85,10 +85,10 @@ def generate_instance(
 
     names = list(profiles) if profiles is not None else _draw_profiles(sites, rng, block_days)
     site_objs, coords = _draw_sites(names, rng)
-    job_objs = _draw_jobs(jobs, horizon_h, [s.site_id for s in site_objs], rng)
+    job_objs = draw_jobs(jobs, horizon_h, [s.site_id for s in site_objs], rng)
     site_objs = _size_renewables(site_objs, job_objs, horizon_h, load, rng, block)
     links = _draw_links(site_objs, coords, rng)
-    traces = _slice_traces(block, names, start_day, horizon_h)
+    traces = profile_traces(block, names, start_day, horizon_h)
 
     start: datetime = (block.index[0] + pd.Timedelta(days=start_day)).to_pydatetime()
     params = Parameters(
@@ -269,9 +269,10 @@ def _draw_links(
     return links
 
 
-def _draw_jobs(
+def draw_jobs(
     count: int, horizon_h: float, site_ids: list[str], rng: np.random.Generator
 ) -> list[Job]:
+    """``count`` jobs as in the module docstring (ids ``j000``…), origins among ``site_ids``."""
     width = max(3, len(str(count - 1)))
     power = rng.uniform(0.25, 0.7, count)
     work = np.exp(rng.uniform(math.log(2), math.log(24), count))
@@ -304,10 +305,11 @@ def _draw_jobs(
     return jobs
 
 
-def _slice_traces(
+def profile_traces(
     block: pd.DataFrame, names: list[str], start_day: int, horizon_h: float
 ) -> pd.DataFrame:
-    """The site profiles over [0, horizon_h), 15-minute steps, indexed by hours from slot 0."""
+    """Profiles ``names`` (``<profile>`` or ``<profile>+<k>d``) of ``block`` from day
+    ``start_day`` over [0, horizon_h) in 15-minute steps, indexed by hours from slot 0."""
     per_day = 24 * 60 // TRACE_MINUTES
     steps = int(round(horizon_h * 60 / TRACE_MINUTES))
     data = {}
