@@ -1,0 +1,346 @@
+"""Sparse index sets of the scheduling MILP for one window [t0, t_end) of slots.
+
+A window starts from a :class:`WindowState` (per job: not yet arrived, at a site, in flight, or
+finished; its remaining work; the moment it (re)appears at its site). The offline MILP is the
+window [0, n_slots) from :meth:`WindowState.initial`.
+
+Per job j the model only knows:
+
+* its entry (s0, e0, u0): the site it lies at when it enters the window, the slot it appears in and
+  the usable share of that slot; its first departure slot d0 = ⌈ready_h/Δ⌉ (≥ t0);
+* its candidate sites: s0 plus the k best others by the renewable energy it could use there;
+* its migration arcs (a, b, d): between candidate sites, departing at epochs d ≥ d0 (every m-th
+  slot), arriving inside the window, and — with the feasibility filter — feasible (SPEC §3) on
+  the instance's (forecast) renewable array at the arrival slot e = slot of dΔ + T_mig/3600.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from greenopt.feasibility import (
+    WindowTable,
+    is_feasible,
+    migration_energy_kwh,
+    migration_time_s,
+)
+from greenopt.instance import Instance
+from greenopt.network import Network
+from greenopt.schedule import (
+    TIME_EPS,
+    arrival_moment_h,
+    slot_of_moment,
+    transfer_volume_by_slot,
+    usable_fraction,
+)
+
+JobStatus = Literal["pending", "at_site", "in_flight", "finished"]
+
+
+class OptimizationError(RuntimeError):
+    """The model could not be built or solved to a usable schedule."""
+
+
+@dataclass(frozen=True)
+class JobState:
+    """Where a job stands at the start of a window.
+
+    ``site``: where it lies (``at_site``), will lie after arrival (``pending``: its origin) or is
+    heading (``in_flight``). ``ready_h``: the moment it (re)appears at ``site`` — its arrival_h, its
+    checkpoint's arrival moment, or (``at_site``) its last arrival, ≤ t0·Δ; the earliest moment it
+    may compute there or depart again. In flight, ``src``/``depart_slot``/``transfer_s`` describe the
+    transfer under way (its link usage inside the window is committed).
+    """
+
+    status: JobStatus
+    site: int = -1
+    ready_h: float = 0.0
+    remaining_h: float = 0.0
+    src: int = -1
+    depart_slot: int = -1
+    transfer_s: float = 0.0
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """State of every job (in instance order) at the start of slot ``t0``."""
+
+    t0: int
+    jobs: tuple[JobState, ...]
+
+    @classmethod
+    def initial(cls, instance: Instance) -> WindowState:
+        """Slot 0: every job pending at its origin with all its work left."""
+        return cls(
+            0,
+            tuple(
+                JobState("pending", instance.site_index[j.origin], j.arrival_h, j.work_h)
+                for j in instance.jobs
+            ),
+        )
+
+
+@dataclass(frozen=True)
+class Arc:
+    """Migration of job ``job`` from site ``src`` to ``dst`` departing at the start of slot
+    ``depart``; it arrives at ``arrive_h`` in slot ``arrive`` of which ``usable`` remains."""
+
+    job: int
+    src: int
+    dst: int
+    depart: int
+    arrive: int
+    arrive_h: float
+    usable: float
+    transfer_s: float
+    energy_kwh: float
+    feasible: bool
+    #: (directed link index, slot, GB in flight on it in that slot)
+    loads: tuple[tuple[int, int, float], ...]
+
+
+@dataclass(frozen=True)
+class Entry:
+    """How job j enters the window: at ``site`` in slot ``slot`` with ``usable`` of it left, from
+    moment ``ready_h``; first possible departure ``first_depart``; delay counted from
+    ``first_delay_slot``."""
+
+    site: int
+    slot: int
+    usable: float
+    ready_h: float
+    first_depart: int
+    first_delay_slot: int
+    remaining_h: float
+
+
+@dataclass
+class WindowSets:
+    """Every sparse index set and coefficient table the model needs (see module docstring)."""
+
+    instance: Instance
+    t0: int
+    t_end: int
+    jobs: list[int]
+    entry: dict[int, Entry]
+    sites: dict[int, list[int]]
+    arcs: list[Arc]
+    links: list[tuple[str, str]]
+    #: capacity (GB) per directed link index and absolute slot, after committed transfers
+    link_capacity: np.ndarray
+    arcs_out: dict[tuple[int, int, int], list[int]] = field(default_factory=dict)
+    arcs_in: dict[tuple[int, int, int], list[int]] = field(default_factory=dict)
+    arcs_into_slot: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+
+    def slots(self, j: int) -> range:
+        """Slots in which job j may lie at a site and compute: [e0, t_end)."""
+        return range(self.entry[j].slot, self.t_end)
+
+    @property
+    def window(self) -> range:
+        return range(self.t0, self.t_end)
+
+
+def job_entries(instance: Instance, state: WindowState, t_end: int) -> dict[int, Entry]:
+    """Entry of each unfinished job that appears before ``t_end`` (see :class:`Entry`)."""
+    dt, t0 = instance.dt_h, state.t0
+    if len(state.jobs) != len(instance.jobs):
+        raise OptimizationError(f"state has {len(state.jobs)} jobs, instance {len(instance.jobs)}")
+    entries = {}
+    for j, js in enumerate(state.jobs):
+        if js.status == "finished" or js.remaining_h <= TIME_EPS:
+            continue
+        if not 0 <= js.site < len(instance.sites):
+            raise OptimizationError(f"job {instance.jobs[j].job_id}: site index {js.site} unknown")
+        if js.status == "at_site":
+            ready = min(js.ready_h, t0 * dt)
+        elif js.ready_h < t0 * dt - TIME_EPS:
+            raise OptimizationError(
+                f"job {instance.jobs[j].job_id} is {js.status} but appears at {js.ready_h} h, "
+                f"before the window start {t0 * dt} h"
+            )
+        else:
+            ready = js.ready_h
+        slot = max(t0, slot_of_moment(ready, dt))
+        if slot >= t_end:
+            continue
+        entries[j] = Entry(
+            site=js.site,
+            slot=slot,
+            usable=usable_fraction(ready, slot, dt),
+            ready_h=ready,
+            first_depart=max(t0, int(math.ceil(ready / dt - TIME_EPS))),
+            first_delay_slot=slot if js.status == "pending" else t0,
+            remaining_h=js.remaining_h,
+        )
+    return entries
+
+
+def usable_renewable_kwh(instance: Instance, j: int, site: int, slots: range) -> float:
+    """Renewable energy (kWh) job j alone could draw at ``site`` over ``slots``:
+    Σ_t min(max(R[s,t] − idle_s, 0), pue_s · power_j) · Δ."""
+    s = instance.sites[site]
+    surplus = np.clip(instance.renewable_kw[site, slots.start : slots.stop] - s.idle_kw, 0, None)
+    need = s.pue * instance.jobs[j].power_kw
+    return float(np.minimum(surplus, need).sum() * instance.dt_h)
+
+
+def candidate_sites(
+    instance: Instance, network: Network, j: int, entry: Entry, t_end: int, k: int
+) -> list[int]:
+    """s0 plus the ``k`` connected sites (0 = all) with the most usable renewable energy
+    (ties: lower index); only s0 for a non-migratable job."""
+    if not instance.jobs[j].migratable:
+        return [entry.site]
+    ids = [s.site_id for s in instance.sites]
+    others = [
+        b
+        for b in range(len(ids))
+        if b != entry.site and network.route(ids[entry.site], ids[b]) is not None
+    ]
+    if k > 0:
+        slots = range(entry.slot, t_end)
+        score = {b: usable_renewable_kwh(instance, j, b, slots) for b in others}
+        others = sorted(others, key=lambda b: (-score[b], b))[:k]
+    return [entry.site, *sorted(others)]
+
+
+def make_arc(
+    instance: Instance,
+    network: Network,
+    windows: np.ndarray | None,
+    link_index: dict[tuple[str, str], int],
+    j: int,
+    a: int,
+    b: int,
+    d: int,
+    t_end: int,
+) -> Arc | None:
+    """Arc (j, a, b, d), or None if a and b are not connected, the job may not migrate or it would
+    arrive at or after ``t_end``. ``feasible`` is SPEC §3 on ``windows`` (W[j, b, t], from
+    :class:`WindowTable`; ``None`` = no filter, always feasible). New directed links are numbered
+    in ``link_index``."""
+    params, dt = instance.params, instance.dt_h
+    job, src, dst = instance.jobs[j], instance.sites[a], instance.sites[b]
+    route = network.route(src.site_id, dst.site_id)
+    if route is None or not job.migratable:
+        return None
+    transfer_s = migration_time_s(params, job.checkpoint_gb, route)
+    moment = arrival_moment_h(d, transfer_s, dt)
+    e = slot_of_moment(moment, dt)
+    if e >= t_end:
+        return None
+    feasible = True
+    if windows is not None:
+        feasible = is_feasible(params, job, route, dst, windows[j, b, e], moment - e * dt)
+    if not feasible:  # never part of the model: skip the link bookkeeping
+        return Arc(j, a, b, d, e, moment, 0.0, transfer_s, 0.0, False, ())
+    volumes = transfer_volume_by_slot(job.checkpoint_gb, d, transfer_s, dt)
+    loads = tuple(
+        (link_index.setdefault(link, len(link_index)), t, gb)
+        for link in route.directed_links
+        for t, gb in volumes
+    )
+    energy = migration_energy_kwh(params, job.checkpoint_gb, transfer_s)
+    usable = usable_fraction(moment, e, dt)
+    return Arc(j, a, b, d, e, moment, usable, transfer_s, energy, feasible, loads)
+
+
+def build_sets(
+    instance: Instance,
+    state: WindowState,
+    t_end: int,
+    *,
+    candidate_k: int = 0,
+    departure_every: int = 1,
+    feasibility_filter: bool = True,
+    required_moves: tuple[tuple[int, int, int, int], ...] = (),
+    network: Network | None = None,
+) -> WindowSets:
+    """Sparse sets for the window [state.t0, t_end) of ``instance`` (whose renewable array is what
+    the model believes — actual or forecast).
+
+    ``required_moves`` (job, src, dst, depart_slot) — e.g. a warm start's migrations — are added to
+    the arcs (and their sites to the candidates) whatever the levers say; with the feasibility
+    filter on they must be feasible, else :class:`OptimizationError`.
+    """
+    if not state.t0 < t_end <= instance.n_slots:
+        raise OptimizationError(f"empty or out-of-range window [{state.t0}, {t_end})")
+    network = network or Network(instance)
+    dt = instance.dt_h
+    ids = [s.site_id for s in instance.sites]
+    entries = job_entries(instance, state, t_end)
+    every = max(1, departure_every)
+
+    required: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
+    for j, a, b, d in required_moves:
+        required[j].add((a, b, d))
+    sites: dict[int, list[int]] = {}
+    for j, entry in entries.items():
+        cands = set(candidate_sites(instance, network, j, entry, t_end, candidate_k))
+        for a, b, _ in required[j]:
+            cands |= {a, b}
+        sites[j] = sorted(cands, key=lambda s: (s != entry.site, s))
+
+    windows = WindowTable(instance).hours if feasibility_filter else None
+    link_index: dict[tuple[str, str], int] = {}
+    arcs: list[Arc] = []
+
+    def new_arc(j: int, a: int, b: int, d: int) -> Arc | None:
+        return make_arc(instance, network, windows, link_index, j, a, b, d, t_end)
+
+    for j, entry in entries.items():
+        chosen: set[tuple[int, int, int]] = set()
+        first = entry.first_depart
+        epochs = range(first + (-first) % every, t_end, every)
+        for a in sites[j]:
+            for b in sites[j]:
+                if a == b:
+                    continue
+                for d in epochs:
+                    arc = new_arc(j, a, b, d)
+                    if arc is None:  # no route, or arriving past the window (and so all later d)
+                        break
+                    if arc.feasible:
+                        arcs.append(arc)
+                        chosen.add((a, b, d))
+        for a, b, d in sorted(required[j] - chosen):
+            arc = new_arc(j, a, b, d) if first <= d < t_end else None
+            if arc is None or not arc.feasible:
+                raise OptimizationError(
+                    f"required move of job {instance.jobs[j].job_id} {ids[a]}->{ids[b]} at slot "
+                    f"{d} is not possible in this model (before the job may depart, arriving past "
+                    "the window, no route, or infeasible under the feasibility filter)"
+                )
+            arcs.append(arc)
+
+    links = sorted(link_index, key=link_index.__getitem__)
+    capacity = np.array(
+        [[network.link_capacity_gb(u, v)] * instance.n_slots for u, v in links], float
+    ).reshape(len(links), instance.n_slots)
+    # transfers already under way at the window start keep their share of the links
+    for j, js in enumerate(state.jobs):
+        if js.status != "in_flight" or js.src < 0:
+            continue
+        route = network.route(ids[js.src], ids[js.site])
+        if route is None:
+            raise OptimizationError(f"job {instance.jobs[j].job_id} in flight without a route")
+        gb = instance.jobs[j].checkpoint_gb
+        for t, vol in transfer_volume_by_slot(gb, js.depart_slot, js.transfer_s, dt):
+            for link in route.directed_links:
+                if t >= state.t0 and link in link_index:
+                    capacity[link_index[link], t] -= vol
+
+    out = WindowSets(
+        instance, state.t0, t_end, sorted(entries), entries, sites, arcs, links, capacity
+    )
+    for i, arc in enumerate(arcs):
+        out.arcs_out.setdefault((arc.job, arc.src, arc.depart), []).append(i)
+        out.arcs_in.setdefault((arc.job, arc.dst, arc.arrive), []).append(i)
+        out.arcs_into_slot.setdefault((arc.job, arc.arrive), []).append(i)
+    return out

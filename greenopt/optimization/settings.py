@@ -1,0 +1,60 @@
+"""Settings of the scheduling MILP: model levers, objective prices and solver options.
+
+Every field is recorded with the result. Levers use 0 for "off".
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from greenopt.policies.base import PolicySettings
+
+DelayTerm = Literal["flow", "exact"]
+
+
+class ModelSettings(PolicySettings):
+    """What the model contains and how HiGHS solves it."""
+
+    # ---- levers -----------------------------------------------------------------------------
+    candidate_sites: int = Field(
+        2,
+        ge=0,
+        description="sites a job may use besides where it starts: the k best by renewable energy it "
+        "could use there (0 = every connected site)",
+    )
+    departure_every: int = Field(
+        4,
+        ge=0,
+        description="migrations depart only at slots that are multiples of m (0 or 1 = every slot)",
+    )
+    delay_term: DelayTerm = Field(
+        "flow",
+        description="'flow': fractional flow time Σ Δ·remaining/work_h (no binaries); 'exact': "
+        "completion indicators done[j,t] (binaries)",
+    )
+    feasibility_filter: bool = Field(
+        True,
+        description="keep only migrations feasible (SPEC §3) on the forecast; False gives the "
+        "energy-driven MILP",
+    )
+    # ---- prices (kWh) ---------------------------------------------------------------------------
+    terminal_price: float | None = Field(
+        None,
+        ge=0,
+        description="kWh charged per hour of work left at the window end; None = per job "
+        "min_s pue_s·power_kw_j + slowdown_weight/work_h_j (grid energy to finish it plus the "
+        "slowdown it adds at least)",
+    )
+    deadline_price: float = Field(
+        100.0, ge=0, description="kWh charged per hour of work still missing at a job's deadline"
+    )
+    # ---- solver -------------------------------------------------------------------------------
+    time_limit_s: float = Field(
+        60.0, gt=0, description="wall-clock budget of the whole plan, model building included"
+    )
+    mip_rel_gap: float = Field(1e-4, ge=0, description="HiGHS relative MIP gap to stop at")
+    threads: int = Field(1, ge=0, description="HiGHS threads (0 = HiGHS decides)")
+    seed: int = Field(0, ge=0, description="HiGHS random_seed")
+    solver_log: bool = Field(False, description="stream the HiGHS log to stdout")

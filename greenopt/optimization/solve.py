@@ -1,0 +1,198 @@
+"""Solving a window model with HiGHS through Pyomo's persistent ``appsi_highs`` interface.
+
+:func:`solve_window` is the whole pipeline for one window — sets, model, warm start, solve,
+solution — under one wall-clock budget that includes building: HiGHS gets only what is left, and
+if building used it all up the solve is refused with :class:`OptimizationError`.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyomo.environ as pyo
+from pyomo.contrib.appsi.base import TerminationCondition
+from pyomo.contrib.appsi.solvers import Highs
+
+from greenopt.instance import Instance
+from greenopt.network import Network
+from greenopt.optimization.model import build_model, model_size
+from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
+from greenopt.optimization.settings import ModelSettings
+from greenopt.optimization.solution import WindowPlan, read_plan, set_start
+from greenopt.schedule import ScheduleBuilder
+
+#: HiGHS needs a little time to do anything useful; less than this left after building is refused.
+MIN_SOLVE_S = 0.05
+
+
+class Budget:
+    """Wall-clock budget started at construction."""
+
+    def __init__(self, seconds: float):
+        self.seconds = seconds
+        self.started = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.started
+
+    def remaining(self) -> float:
+        return self.seconds - self.elapsed()
+
+
+@dataclass
+class SolveReport:
+    """Outcome of one HiGHS run. ``status``: "optimal" (within mip_rel_gap) or "time_limit" (an
+    incumbent, not proven); ``mip_gap`` = (objective − dual_bound) / max(|objective|, 1e-9)."""
+
+    status: str
+    termination: str
+    objective: float
+    dual_bound: float | None
+    mip_gap: float | None
+    solve_s: float
+
+
+class ModelSolver:
+    """A persistent appsi HiGHS solver bound to one model; :meth:`solve` may be called again after
+    the model's mutable parameters change (only parameters are re-read)."""
+
+    def __init__(self, settings: ModelSettings):
+        self.settings = settings
+        self.solver = Highs()
+        if not self.solver.available():
+            raise OptimizationError("HiGHS (highspy) is not available")
+        config = self.solver.config
+        config.load_solution = False
+        config.stream_solver = settings.solver_log
+        self.solver.highs_options = {
+            "threads": settings.threads,
+            "random_seed": settings.seed,
+            "mip_rel_gap": settings.mip_rel_gap,
+            "output_flag": settings.solver_log,
+        }
+        self.model: pyo.ConcreteModel | None = None
+
+    def load(self, model: pyo.ConcreteModel) -> None:
+        """Hand the model to HiGHS (part of building); later solves only update parameters."""
+        self.solver.set_instance(model)
+        self.model = model
+        update = self.solver.update_config
+        for option in (
+            "check_for_new_or_removed_constraints",
+            "check_for_new_or_removed_vars",
+            "check_for_new_or_removed_params",
+            "check_for_new_objective",
+            "update_constraints",
+            "update_vars",
+            "update_named_expressions",
+            "update_objective",
+        ):
+            setattr(update, option, False)
+        update.update_params = True
+
+    def solve(self, time_limit_s: float, warm_start: bool) -> SolveReport:
+        """Run HiGHS for at most ``time_limit_s`` seconds, starting from the variables' current
+        values if ``warm_start``; load the best solution into the model."""
+        if self.model is None:
+            raise OptimizationError("no model loaded")
+        if time_limit_s < MIN_SOLVE_S:
+            raise OptimizationError(
+                f"no time left to solve: building used the budget (time_limit_s="
+                f"{self.settings.time_limit_s}); raise time_limit_s or shrink the model "
+                "(candidate_sites, departure_every)"
+            )
+        self.solver.config.time_limit = time_limit_s
+        self.solver.config.warmstart = warm_start
+        started = time.perf_counter()
+        results = self.solver.solve(self.model)
+        solve_s = time.perf_counter() - started
+        term = results.termination_condition
+        objective = results.best_feasible_objective
+        if term == TerminationCondition.optimal:
+            status = "optimal"
+        elif term == TerminationCondition.maxTimeLimit and objective is not None:
+            status = "time_limit"
+        elif term == TerminationCondition.maxTimeLimit:
+            raise OptimizationError(
+                f"HiGHS found no schedule within {time_limit_s:.1f} s (no incumbent)"
+            )
+        elif term in (TerminationCondition.infeasible, TerminationCondition.infeasibleOrUnbounded):
+            raise OptimizationError(f"the model is {term.name} — a modelling error or bad state")
+        else:
+            raise OptimizationError(f"HiGHS stopped with {term.name}")
+        self.solver.load_vars()
+        bound = results.best_objective_bound
+        bound = None if bound is None or not math.isfinite(bound) else float(bound)
+        gap = None if bound is None else max(0.0, objective - bound) / max(abs(objective), 1e-9)
+        return SolveReport(status, term.name, float(objective), bound, gap, solve_s)
+
+
+@dataclass
+class WindowResult:
+    """Everything one window solve produced."""
+
+    sets: WindowSets
+    model: pyo.ConcreteModel
+    plan: WindowPlan
+    report: SolveReport
+    build_s: float
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def solve_window(
+    instance: Instance,
+    state: WindowState,
+    t_end: int,
+    settings: ModelSettings,
+    *,
+    start: ScheduleBuilder | None = None,
+    budget: Budget | None = None,
+    network: Network | None = None,
+) -> WindowResult:
+    """Build and solve the model of window [state.t0, t_end) of ``instance`` (its renewable array
+    is what the model believes). ``start`` (a schedule of the whole instance consistent with
+    ``state``) warm-starts HiGHS: its migrations inside the window are added to the arcs. The
+    ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving."""
+    budget = budget or Budget(settings.time_limit_s)
+    built = time.perf_counter()
+    network = network or Network(instance)
+    required = ()
+    if start is not None:
+        required = tuple(
+            (mv.job, mv.src, mv.dst, mv.depart_slot)
+            for mv in start.migrations
+            if state.t0 <= mv.depart_slot < t_end
+        )
+    sets = build_sets(
+        instance,
+        state,
+        t_end,
+        candidate_k=settings.candidate_sites,
+        departure_every=settings.departure_every,
+        feasibility_filter=settings.feasibility_filter,
+        required_moves=required,
+        network=network,
+    )
+    model = build_model(sets, settings)
+    if start is not None:
+        set_start(model, sets, start)
+    solver = ModelSolver(settings)
+    solver.load(model)
+    build_s = time.perf_counter() - built
+    report = solver.solve(budget.remaining(), warm_start=start is not None)
+    plan = read_plan(model, sets)
+    info = {
+        "build_s": build_s,
+        "solve_s": report.solve_s,
+        "mip_gap": report.mip_gap,
+        "dual_bound": report.dual_bound,
+        "objective": report.objective,
+        "solver_status": report.status,
+        "termination": report.termination,
+        **model_size(model),
+        "n_arcs": len(sets.arcs),
+    }
+    return WindowResult(sets, model, plan, report, build_s, info)
