@@ -253,8 +253,8 @@ def add_deadlines(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 
 def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """min  Δ·Σ g  +  Σ E_x·mig[x]  +  slowdown_weight · delay  +  Σ_j price_j·(rem_j − cum[j,t_end−1])
-    +  deadline_price · Σ miss, with delay (over slots from the job's arrival, or t0, to t_end;
+    """min Δ·Σ g + Σ E_x·mig[x] + slowdown_weight·delay + Σ_j price_j·(rem_j − cum[j,t_end−1])
+    + deadline_price · Σ miss, with delay (over slots from the job's arrival, or t0, to t_end;
     cum = 0 before e0):
     flow:  Σ_j (Δ/W_j) Σ_t (rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t (1 − done[j,t])."""
     inst, dt, last = sets.instance, sets.instance.dt_h, sets.t_end - 1

@@ -53,8 +53,8 @@ class JobState:
     ``site``: where it lies (``at_site``), will lie after arrival (``pending``: its origin) or is
     heading (``in_flight``). ``ready_h``: the moment it (re)appears at ``site`` — its arrival_h, its
     checkpoint's arrival moment, or (``at_site``) its last arrival, ≤ t0·Δ; the earliest moment it
-    may compute there or depart again. In flight, ``src``/``depart_slot``/``transfer_s`` describe the
-    transfer under way (its link usage inside the window is committed).
+    may compute there or depart again. In flight, ``src``/``depart_slot``/``transfer_s`` describe
+    the transfer under way (its link usage inside the window is committed).
     """
 
     status: JobStatus

@@ -21,8 +21,8 @@ class ModelSettings(PolicySettings):
     candidate_sites: int = Field(
         2,
         ge=0,
-        description="sites a job may use besides where it starts: the k best by renewable energy it "
-        "could use there (0 = every connected site)",
+        description="sites a job may use besides where it starts: the k best by the renewable "
+        "energy it could use there (0 = every connected site)",
     )
     departure_every: int = Field(
         4,
