@@ -51,6 +51,7 @@ from greenopt.schedule import (
     TIME_EPS,
     Schedule,
     slot_of_moment,
+    transfer_volume_by_slot,
     usable_fraction,
 )
 
@@ -610,11 +611,11 @@ class _Simulation:
         for m, mv in enumerate(self.moves):
             if mv.route is None or mv.transit_s <= 0:
                 continue
-            start, end = mv.depart_slot * dt, mv.arrival_h
-            last = min(T - 1, int(math.ceil(end / dt - TIME_EPS)) - 1)
-            slots = np.arange(mv.depart_slot, max(last, mv.depart_slot) + 1)
-            overlap = np.minimum(end, (slots + 1) * dt) - np.maximum(start, slots * dt)
-            gb = self.inst.jobs[mv.job].checkpoint_gb * np.clip(overlap, 0, None) / (end - start)
+            spread = transfer_volume_by_slot(
+                self.inst.jobs[mv.job].checkpoint_gb, mv.depart_slot, mv.transit_s, dt
+            )
+            slots = np.array([t for t, _ in spread if t < T], int)
+            gb = np.array([v for t, v in spread if t < T], float)
             for link in mv.route.directed_links:
                 lid = link_ids.setdefault(link, len(link_ids))
                 cols.append((lid * T + slots, gb, m))
