@@ -196,9 +196,10 @@ the remote sites `de-wind2` and `us-ak-pv` hang on 1 Gbps spurs, the transatlant
 Jobs: seeded draws (power 0.25–0.7 kW, work 2–24 h, checkpoints 1–200 GB log-uniform,
 arrivals in the first 48 h, 20 % non-migratable, 30 % with deadlines) with hand-set checkpoints
 for j000–j005 (110 GB at `de-wind2`, 1, 180 GB at `us-ak-pv`, 4.5, 150 and 200 GB at `de-wind2`)
-so every model class is present and big checkpoints sit behind thin spurs. Large checkpoints cannot cross a 1 Gbps spur within
-alpha of a short window (200 GB needs a 5.1 h window, 100 GB 2.7 h), so an energy-greedy policy
-that chases the largest surplus makes infeasible moves that a feasibility-aware one avoids.""",
+so every model class is present and big checkpoints sit behind thin spurs. Large checkpoints
+cannot cross a 1 Gbps spur within alpha of a short window (200 GB needs a 5.1 h window, 100 GB
+2.7 h), so an energy-greedy policy that chases the largest surplus makes infeasible moves that a
+feasibility-aware one avoids.""",
 )
 
 
