@@ -78,7 +78,9 @@ def generate_instance(
     block = load_profiles()
     block_days = len(block) * TRACE_MINUTES // (24 * 60)
     horizon_h = float(days) * 24.0
-    _check_args(sites, jobs, days, slot_minutes, start_day, load, block_days, profiles)
+    _check_args(
+        sites, jobs, days, slot_minutes, start_day, load, block_days, profiles, list(block.columns)
+    )
     rng = np.random.default_rng(seed)
     if start_day is None:
         start_day = int(rng.integers(0, block_days - math.ceil(days) + 1))
@@ -102,8 +104,9 @@ def generate_instance(
             "synthetic_parts": "sites, links, jobs, site coordinates of SimBench profiles; "
             "traces are real",
             "generator": (
-                f"greenopt.generate.generate_instance(sites={sites}, jobs={jobs}, days={days}, "
-                f"seed={seed}, slot_minutes={slot_minutes}, start_day={start_day}, load={load})"
+                f"greenopt.generate.generate_instance(sites={sites}, jobs={jobs}, days={days:g}, "
+                f"seed={seed}, slot_minutes={slot_minutes:g}, start_day={start_day}, "
+                f"load={load:g})"
             ),
         },
     )
@@ -120,7 +123,9 @@ def generate_instance(
 # ---- pieces ---------------------------------------------------------------------------------
 
 
-def _check_args(sites, jobs, days, slot_minutes, start_day, load, block_days, profiles) -> None:
+def _check_args(
+    sites, jobs, days, slot_minutes, start_day, load, block_days, profiles, block_columns
+) -> None:
     problems = []
     if sites < 1:
         problems.append("sites must be ≥ 1")
@@ -137,16 +142,23 @@ def _check_args(sites, jobs, days, slot_minutes, start_day, load, block_days, pr
         problems.append(f"start_day must be in [0, {block_days - math.ceil(days)}] for {days} days")
     if not load > 0:
         problems.append("load must be > 0")
-    if profiles is not None and len(profiles) != sites:
-        problems.append(f"{len(profiles)} profiles given for {sites} sites")
+    if profiles is None and sites > len(block_columns) * block_days:
+        problems.append(f"at most {len(block_columns) * block_days} sites (profiles × day shifts)")
+    if profiles is not None:
+        if len(profiles) != sites:
+            problems.append(f"{len(profiles)} profiles given for {sites} sites")
+        for name in profiles:
+            base, offset = _split_offset(name)
+            if base not in block_columns or not 0 <= offset < block_days:
+                problems.append(f"unknown profile {name!r}")
     if problems:
         raise ValueError("; ".join(problems))
 
 
 def _split_offset(name: str) -> tuple[str, int]:
     """``"simbench_WP3+2d"`` → (``"simbench_WP3"``, 2)."""
-    if "+" in name and name.endswith("d"):
-        base, offset = name.rsplit("+", 1)
+    base, plus, offset = name.rpartition("+")
+    if plus and offset.endswith("d") and offset[:-1].isdigit():
         return base, int(offset[:-1])
     return name, 0
 

@@ -129,6 +129,21 @@ def test_demand_sometimes_exceeds_renewable_supply_and_windows_exist():
     assert (stats["count"] > 0).sum() >= 8 and stats["mean_h"].max() >= 2
 
 
+def test_chosen_profiles_and_coarser_slots(tmp_path):
+    inst = generate_instance(
+        2, 4, 1, seed=3, slot_minutes=60, profiles=["tmy2_miami_fl", "simbench_WP2+5d"]
+    )
+    assert [s.profile for s in inst.sites] == ["tmy2_miami_fl", "simbench_WP2+5d"]
+    assert inst.n_slots == 24
+    block = load_profiles()
+    start = inst.params.start
+    day = (block.index.get_loc(start) // 96 + 5) % 28
+    hourly = block["simbench_WP2"].to_numpy()[day * 96 : day * 96 + 96].reshape(24, 4).mean(1)
+    np.testing.assert_allclose(inst.slot_traces["simbench_WP2+5d"].to_numpy(), hourly)
+    write_instance(inst, tmp_path / "x")
+    assert load_instance(tmp_path / "x") == inst
+
+
 def test_load_scales_renewable_capacity_down():
     base = generate_instance(6, 200, 3, seed=9)
     scarce = generate_instance(6, 200, 3, seed=9, load=2.0)
@@ -152,6 +167,10 @@ def test_large_instance_is_fast():
         {"sites": 2, "jobs": 1, "days": 1 / 96 / 3, "seed": 0},
         {"sites": 2, "jobs": 1, "days": 14, "seed": 0, "start_day": 15},
         {"sites": 2, "jobs": 1, "days": 1, "seed": 0, "load": 0},
+        {"sites": 1, "jobs": 1, "days": 1, "seed": 0, "profiles": ["simbench_PV9"]},
+        {"sites": 1, "jobs": 1, "days": 1, "seed": 0, "profiles": ["simbench_PV1+28d"]},
+        {"sites": 2, "jobs": 1, "days": 1, "seed": 0, "profiles": ["simbench_PV1"]},
+        {"sites": 23 * 28 + 1, "jobs": 1, "days": 1, "seed": 0},
     ],
 )
 def test_bad_arguments_are_rejected(kwargs):
