@@ -321,3 +321,9 @@ def compare(
     if not table["valid"].all():
         console.print("[red]some schedules are INVALID[/]")
         raise typer.Exit(1)
+
+
+# ---- sweeps: `sweep`, `plot-sweep` (greenopt/sweep/commands.py) ---------------------------------
+from greenopt.sweep.commands import register_sweep_commands  # noqa: E402
+
+register_sweep_commands(app)

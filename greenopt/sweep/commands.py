@@ -1,0 +1,167 @@
+"""The ``sweep`` and ``plot-sweep`` verbs (registered on the main app by :mod:`greenopt.cli`).
+
+Heavy imports (Dask, matplotlib) happen inside the commands so ``greenopt --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def sweep(
+    file: Annotated[Path, typer.Argument(help="sweep file (experiments/*.toml)")],
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="output folder (resumable)")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option(help="list the points and exit")] = False,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", "-w", min=1, help="worker processes (default: cores; Slurm: cores/job)"
+        ),
+    ] = None,
+    scheduler: Annotated[
+        str | None, typer.Option(help="attach to a running Dask scheduler (tcp://host:port)")
+    ] = None,
+    scheduler_file: Annotated[
+        Path | None, typer.Option(help="attach to the Dask cluster of this scheduler file")
+    ] = None,
+    slurm: Annotated[
+        bool, typer.Option(help="start workers as Slurm jobs (dask-jobqueue)")
+    ] = False,
+    queue: Annotated[str | None, typer.Option(help="Slurm partition")] = None,
+    account: Annotated[str | None, typer.Option(help="Slurm account")] = None,
+    walltime: Annotated[str, typer.Option(help="Slurm wall time per job")] = "01:00:00",
+    memory: Annotated[str, typer.Option(help="memory per Slurm job")] = "4GB",
+    cores_per_job: Annotated[int, typer.Option(min=1, help="worker processes per Slurm job")] = 1,
+    print_job_script: Annotated[
+        bool, typer.Option(help="print the sbatch script that would be submitted and exit")
+    ] = False,
+    slurm_runner: Annotated[
+        bool, typer.Option(help="run inside one Slurm allocation under srun (SLURMRunner)")
+    ] = False,
+    retries: Annotated[
+        int | None, typer.Option(min=0, help="extra tries of a failing run (default: file)")
+    ] = None,
+    csv: Annotated[bool, typer.Option(help="also write DIR/results.csv")] = False,
+    progress: Annotated[
+        bool | None, typer.Option(help="live progress bar (default: on a terminal)")
+    ] = None,
+) -> None:
+    """Run a parameter sweep on Dask into a resumable folder; ends with DIR/results.parquet.
+
+    Exit code 0 when every run finished, 1 when some failed (recorded with their error),
+    2 for an invalid sweep file, 130 when interrupted (rerun to resume).
+    """
+    from greenopt.sweep.config import SweepError, load_sweep
+
+    try:
+        sw = load_sweep(file)
+    except SweepError as e:
+        for p in e.problems:
+            typer.echo(p, err=True)
+        raise typer.Exit(2) from None
+
+    from greenopt.sweep.slurm import SlurmOptions
+
+    opts = SlurmOptions(queue, account, walltime, memory, cores_per_job)
+    if print_job_script:
+        from greenopt.sweep import slurm as slurm_mod
+
+        if slurm_runner:
+            ntasks = (workers or 2) + 2
+            typer.echo(slurm_mod.allocation_script(file, out or "DIR", opts, ntasks), nl=False)
+        else:
+            typer.echo(slurm_mod.job_script(opts))
+        return
+    if dry_run:
+        _print_points(sw, out)
+        return
+    if out is None:
+        typer.echo("--out DIR is required to run a sweep", err=True)
+        raise typer.Exit(2)
+
+    from greenopt.sweep.execute import run_sweep
+
+    kwargs = dict(retries=retries, csv=csv, progress=progress)
+    try:
+        if slurm_runner:
+            from greenopt.sweep.slurm import run_with_slurm_runner
+
+            out.mkdir(parents=True, exist_ok=True)
+            report = run_with_slurm_runner(
+                out / "scheduler-{job_id}.json",
+                lambda client: run_sweep(sw, out, client=client, **kwargs),
+            )
+        else:
+            report = run_sweep(
+                sw,
+                out,
+                workers=workers,
+                scheduler=scheduler,
+                scheduler_file=scheduler_file,
+                slurm=opts if slurm else None,
+                **kwargs,
+            )
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted: finished runs are kept in {out}; rerun to resume", err=True)
+        raise typer.Exit(130) from None
+    typer.echo(report.summary())
+    if report.failed:
+        raise typer.Exit(1)
+
+
+def _print_points(sw, out: Path | None) -> None:
+    import pandas as pd
+
+    from greenopt.sweep.results import finished_runs
+
+    status = finished_runs(out, sw.runs()) if out is not None else {}
+    first: dict[str, int] = {}
+    rows = []
+    for p in sw.points:
+        row = {"point": p.index, **p.params, "key": p.key}
+        if p.key in first:
+            row["note"] = f"same run as point {first[p.key]}"
+        else:
+            first[p.key] = p.index
+            row["note"] = status.get(p.key, "")
+        rows.append(row)
+    typer.echo(
+        f"sweep {sw.name}: {len(sw.points)} points, {len(first)} distinct runs"
+        + (f", {sum(1 for s in status.values() if s != 'failed')} finished in {out}" if out else "")
+    )
+    with pd.option_context("display.max_rows", None, "display.width", 200):
+        typer.echo(pd.DataFrame(rows).fillna("").to_string(index=False))
+
+
+def plot_sweep(
+    out: Annotated[Path, typer.Argument(help="sweep output folder (with results.parquet)")],
+    x: Annotated[str, typer.Option("--x", help="parameter on the x axis")],
+    y: Annotated[str, typer.Option("--y", help="metric on the y axis (SPEC §5 name)")],
+    hue: Annotated[str | None, typer.Option("--hue", help="one line per value")] = None,
+    col: Annotated[str | None, typer.Option("--col", help="one panel per value")] = None,
+    where: Annotated[
+        list[str] | None, typer.Option("--where", help="pin a parameter: NAME=VALUE (repeatable)")
+    ] = None,
+    output: Annotated[Path | None, typer.Option("--output", help="image file")] = None,
+    xscale: Annotated[str, typer.Option(help="auto, linear or log")] = "auto",
+) -> None:
+    """Plot a metric against a swept parameter (mean ± std over seeds, one line per hue)."""
+    from greenopt.sweep.plot import PlotError, parse_where
+    from greenopt.sweep.plot import plot_sweep as draw
+
+    try:
+        path = draw(out, x, y, hue, col, parse_where(where or []), output, xscale)
+    except (PlotError, FileNotFoundError) as e:
+        typer.echo(str(e), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"wrote {path}")
+
+
+def register_sweep_commands(app: typer.Typer) -> None:
+    app.command("sweep")(sweep)
+    app.command("plot-sweep")(plot_sweep)

@@ -1,0 +1,400 @@
+"""Running a sweep on Dask: an embedded LocalCluster, any running Dask cluster, or Slurm.
+
+The driver submits one task per unfinished run, writes each finished run's row as it arrives
+(:mod:`greenopt.sweep.results`), retries failed runs (exception, worker lost) up to ``retries``
+more times and then records them as failed, and ends by consolidating ``DIR/results.parquet``.
+Workers receive the resolved run (instance folder path or generator settings, knobs, policy and
+settings) and build the instance and the policy themselves.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TextIO
+
+from greenopt.sweep import results
+from greenopt.sweep.config import Sweep, import_object, make_any_policy
+from greenopt.sweep.transform import apply_transforms
+
+log = logging.getLogger(__name__)
+
+#: Dask settings of the embedded cluster: a task whose worker dies fails at once (the driver
+#: retries it and counts the try), and a worker holds only the task it runs.
+EMBEDDED_CONFIG = {
+    "distributed.scheduler.allowed-failures": 0,
+    "distributed.scheduler.worker-saturation": 1.0,
+}
+
+
+def package_version() -> str:
+    import greenopt
+
+    return getattr(greenopt, "__version__", "unknown")
+
+
+# ---- worker side ----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=4)
+def _base_instance(source: str):
+    src = json.loads(source)
+    if "folder" in src:
+        folder = Path(src["folder"])
+        if not folder.is_dir():
+            raise FileNotFoundError(
+                f"instance folder {folder} not found on host {socket.gethostname()} "
+                "(workers need the folder on a shared filesystem)"
+            )
+        from greenopt.io import load_instance
+
+        return load_instance(folder)
+    return import_object(src["generator"])(**src["generate"])
+
+
+def build_instance(spec: dict[str, Any]):
+    """The instance of a resolved run: the base (loaded or generated, cached per process) with the
+    run's knobs applied."""
+    base = _base_instance(json.dumps(spec["instance"], sort_keys=True))
+    return apply_transforms(base, spec.get("transform", {}), spec.get("seed", 0))
+
+
+def run_point(spec: dict[str, Any]) -> dict[str, Any]:
+    """Run one resolved run on this process; returns its result row (flat dict).
+
+    ``status`` is ``ok``, or ``invalid`` when the simulator rejects the schedule (then ``error``
+    lists the first violations); then come :meth:`RunResult.record` (policy, ``setting.*``, SPEC §5
+    metrics, ``info.*``, ``wall_s`` = planning time), the instance's size, timings (``setup_s``:
+    instance and policy, ``run_s``: planning and simulation, ``point_s``: both), worker host and
+    package version. Exceptions propagate: the driver retries them.
+    """
+    from greenopt.runner import run_policy
+
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t0 = time.perf_counter()
+    instance = build_instance(spec)
+    policy = make_any_policy(spec["policy"], spec["settings"])
+    t1 = time.perf_counter()
+    result = run_policy(instance, policy)
+    t2 = time.perf_counter()
+    simulation = getattr(result, "simulation", None)
+    valid = bool(getattr(simulation, "valid", True))
+    error = None
+    if not valid:
+        violations = list(getattr(simulation, "violations", []))
+        shown = "; ".join(str(getattr(v, "message", v)) for v in violations[:5])
+        error = f"invalid schedule ({len(violations)} violations): {shown}"
+    return {
+        "status": "ok" if valid else "invalid",
+        "error": error,
+        **results.flatten(result.record()),
+        **instance_summary(instance),
+        "setup_s": t1 - t0,
+        "run_s": t2 - t1,
+        "point_s": t2 - t0,
+        "started_at": started,
+        "host": socket.gethostname(),
+        "pid": os.getpid(),
+        "greenopt_version": package_version(),
+    }
+
+
+def instance_summary(instance) -> dict[str, Any]:
+    return {
+        "instance": instance.name,
+        "n_sites": len(instance.sites),
+        "n_links": len(instance.links),
+        "n_jobs": len(instance.jobs),
+        "n_slots": instance.n_slots,
+    }
+
+
+# ---- clusters ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
+    """An embedded LocalCluster: ``n_workers`` processes (default: the number of cores), one
+    thread each, no dashboard, with :data:`EMBEDDED_CONFIG`."""
+    import dask
+    from distributed import LocalCluster
+
+    n = n_workers or os.cpu_count() or 1
+    with (
+        dask.config.set(EMBEDDED_CONFIG),
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+    ):
+        yield cluster
+
+
+@contextmanager
+def open_client(
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    slurm: Any | None = None,
+) -> Iterator[Any]:
+    """A Dask client: attached to ``scheduler`` / ``scheduler_file`` if given, else on Slurm
+    workers (``slurm``: :class:`greenopt.sweep.slurm.SlurmOptions`, ``workers`` worker processes),
+    else on an embedded LocalCluster of ``workers`` processes."""
+    from distributed import Client
+
+    if scheduler or scheduler_file:
+        if slurm is not None:
+            raise ValueError("--slurm starts its own cluster; do not combine it with --scheduler")
+        sf = str(scheduler_file) if scheduler_file else None
+        with Client(scheduler, scheduler_file=sf) as client:
+            yield client
+    elif slurm is not None:
+        from greenopt.sweep.slurm import slurm_cluster
+
+        with slurm_cluster(slurm) as cluster:
+            cluster.scale(workers or slurm.cores_per_job)
+            with Client(cluster) as client:
+                yield client
+    else:
+        with local_cluster(workers) as cluster, Client(cluster) as client:
+            yield client
+
+
+# ---- progress ---------------------------------------------------------------------------------
+
+
+class SweepProgress:
+    """Runs done / failed / remaining with an ETA: a live bar on a terminal, plain log lines
+    (at most one per ``every_s`` seconds, plus every failure and the end) elsewhere."""
+
+    def __init__(
+        self,
+        name: str,
+        total: int,
+        live: bool | None = None,
+        stream: TextIO | None = None,
+        every_s: float = 10.0,
+    ):
+        self.name, self.total = name, total
+        self.stream = stream or sys.stderr
+        self.live = self.stream.isatty() if live is None else live
+        self.every_s = every_s
+        self.done = self.failed = 0
+        self.start = time.monotonic()
+        self._last = 0.0
+        self._bar = None
+
+    def __enter__(self) -> SweepProgress:
+        if self.live and self.total:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                MofNCompleteColumn,
+                Progress,
+                TextColumn,
+                TimeElapsedColumn,
+                TimeRemainingColumn,
+            )
+
+            self._bar = Progress(
+                TextColumn("[bold]{task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("{task.fields[status]}"),
+                TimeElapsedColumn(),
+                TextColumn("ETA"),
+                TimeRemainingColumn(),
+                console=Console(file=self.stream),
+            )
+            self._bar.start()
+            self._task = self._bar.add_task(self.name, total=self.total, status=self._status())
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+    @property
+    def remaining(self) -> int:
+        return self.total - self.done - self.failed
+
+    def _status(self) -> str:
+        return f"done {self.done} · failed {self.failed} · remaining {self.remaining}"
+
+    def eta_s(self) -> float | None:
+        finished = self.done + self.failed
+        if not finished:
+            return None
+        return (time.monotonic() - self.start) / finished * self.remaining
+
+    def update(self, status: str, note: str = "") -> None:
+        if status == "failed":
+            self.failed += 1
+        else:
+            self.done += 1
+        if self._bar is not None:
+            self._bar.update(self._task, advance=1, status=self._status())
+            if note:
+                self._bar.console.print(note)
+            return
+        now = time.monotonic()
+        if note or self.remaining == 0 or now - self._last >= self.every_s:
+            self._last = now
+            self.line(note)
+
+    def line(self, note: str = "") -> None:
+        eta = self.eta_s()
+        eta_text = "?" if eta is None else _hms(eta)
+        text = (
+            f"[sweep {self.name}] {self.done + self.failed}/{self.total} runs: {self._status()}, "
+            f"elapsed {_hms(time.monotonic() - self.start)}, ETA {eta_text}"
+        )
+        if self._bar is not None:
+            self._bar.console.print(text)
+        else:
+            print(text + (f" | {note}" if note else ""), file=self.stream, flush=True)
+
+
+def _hms(seconds: float) -> str:
+    s = int(round(seconds))
+    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
+
+
+# ---- the driver -----------------------------------------------------------------------------
+
+
+@dataclass
+class SweepReport:
+    points: int
+    runs: int
+    skipped: int  # runs already finished before this call
+    ok: int
+    invalid: int
+    failed: int
+    wall_s: float
+    results_path: Path
+
+    def summary(self) -> str:
+        return (
+            f"{self.points} points, {self.runs} runs ({self.skipped} already finished): "
+            f"{self.ok} ok, {self.invalid} invalid, {self.failed} failed; "
+            f"{self.wall_s:.1f} s; results in {self.results_path}"
+        )
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: str | Path,
+    *,
+    client: Any | None = None,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    scheduler_file: str | Path | None = None,
+    slurm: Any | None = None,
+    retries: int | None = None,
+    csv: bool = False,
+    progress: bool | None = None,
+    stream: TextIO | None = None,
+    point_fn: Callable[[dict[str, Any]], dict[str, Any]] = run_point,
+) -> SweepReport:
+    """Run every unfinished run of ``sweep`` into ``out`` and consolidate ``out/results.parquet``.
+
+    Finished runs (status ok or invalid) in ``out/runs`` are skipped; failed ones are tried
+    again. ``client`` reuses a connected Dask client; otherwise :func:`open_client` makes one.
+    ``point_fn`` is the function run on workers (tests replace it).
+    """
+    t0 = time.perf_counter()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    results.write_manifest(out, sweep, package_version())
+    results.clean_temporary(out)
+    runs = sweep.runs()
+    status = results.finished_runs(out, runs)
+    todo = {k: s for k, s in runs.items() if status.get(k) not in results.DONE_STATUSES}
+    skipped = len(runs) - len(todo)
+    retries = sweep.retries if retries is None else retries
+    stream = stream or sys.stderr
+    if skipped:
+        print(f"[sweep {sweep.name}] resuming: {skipped} of {len(runs)} runs done", file=stream)
+
+    if todo:
+        if client is not None:
+            _drive(client, sweep.name, todo, out, retries, progress, stream, point_fn)
+        else:
+            with open_client(workers, scheduler, scheduler_file, slurm) as own:
+                _drive(own, sweep.name, todo, out, retries, progress, stream, point_fn)
+
+    results.consolidate(out, sweep.points, sweep.param_names, csv=csv)
+    final = results.finished_runs(out, runs)
+    counts = {s: sum(1 for v in final.values() if v == s) for s in results.STATUSES}
+    return SweepReport(
+        points=len(sweep.points),
+        runs=len(runs),
+        skipped=skipped,
+        ok=counts["ok"],
+        invalid=counts["invalid"],
+        failed=counts["failed"],
+        wall_s=time.perf_counter() - t0,
+        results_path=out / results.RESULTS,
+    )
+
+
+def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
+    from distributed import as_completed
+
+    tries: dict[str, int] = {}
+    owner: dict[str, str] = {}
+
+    def submit(key: str):
+        tries[key] = tries.get(key, 0) + 1
+        fut = client.submit(point_fn, todo[key], key=f"greenopt-run-{key}-{tries[key]}", pure=False)
+        owner[fut.key] = key
+        return fut
+
+    pending = as_completed([submit(k) for k in todo])
+    with SweepProgress(name, len(todo), live=live, stream=stream) as bar:
+        for fut in pending:
+            key = owner.pop(fut.key)
+            try:
+                row = fut.result()
+            except (Exception, asyncio.CancelledError) as e:
+                reason = f"{type(e).__name__}: {e}"
+                if tries[key] <= retries:
+                    log.info("run %s failed (try %d): %s; retrying", key, tries[key], reason)
+                    pending.add(submit(key))
+                    fut.release()
+                    continue
+                row = failure_row(todo[key], reason, e)
+            fut.release()
+            row["tries"] = tries[key]
+            row["spec"] = json.dumps(todo[key], sort_keys=True, default=str)
+            results.write_run(out, key, row)
+            note = f"run {key} failed after {tries[key]} tries: {row['error']}"
+            bar.update(row["status"], note if row["status"] == "failed" else "")
+
+
+def failure_row(spec: dict[str, Any], reason: str, exc: BaseException) -> dict[str, Any]:
+    """The row recorded for a run that failed every try."""
+    tb = "".join(traceback.format_exception(exc))
+    return {
+        "status": "failed",
+        "error": reason[:2000],
+        "traceback": tb[-4000:],
+        "policy": spec.get("policy"),
+        "greenopt_version": package_version(),
+    }
