@@ -47,11 +47,11 @@ def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) 
 
 @app.command()
 def generate(
-    sites: Annotated[int, typer.Argument(help="number of sites")],
-    jobs: Annotated[int, typer.Argument(help="number of jobs")],
-    days: Annotated[float, typer.Argument(help="horizon, days (≤ 28)")],
-    seed: Annotated[int, typer.Argument(help="random seed")],
-    out: Annotated[Path, typer.Argument(help="instance folder to write")],
+    sites: Annotated[int, typer.Option(help="number of sites")],
+    jobs: Annotated[int, typer.Option(help="number of jobs")],
+    days: Annotated[float, typer.Option(help="horizon, days (≤ 28)")],
+    out: Annotated[Path, typer.Option(help="instance folder to write")],
+    seed: Annotated[int, typer.Option(help="random seed")] = 0,
     start_day: Annotated[int | None, typer.Option(help="first day in the trace block")] = None,
     load: Annotated[float, typer.Option(help="mean demand / mean renewable supply")] = 1.0,
 ) -> None:

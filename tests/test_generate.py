@@ -181,10 +181,40 @@ def test_bad_arguments_are_rejected(kwargs):
 def test_cli_generate_writes_a_loadable_instance(tmp_path):
     runner = CliRunner()
     out = tmp_path / "g"
-    result = runner.invoke(app, ["generate", "5", "12", "2", "7", str(out)])
+    result = runner.invoke(
+        app,
+        [
+            "generate",
+            "--sites",
+            "5",
+            "--jobs",
+            "12",
+            "--days",
+            "2",
+            "--seed",
+            "7",
+            "--out",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert load_instance(out) == generate_instance(5, 12, 2, seed=7)
-    bad = runner.invoke(app, ["generate", "5", "12", "40", "7", str(tmp_path / "h")])
+    bad = runner.invoke(
+        app,
+        [
+            "generate",
+            "--sites",
+            "5",
+            "--jobs",
+            "12",
+            "--days",
+            "40",
+            "--seed",
+            "7",
+            "--out",
+            str(tmp_path / "h"),
+        ],
+    )
     assert bad.exit_code == 2 and not (tmp_path / "h").exists()
 
 
