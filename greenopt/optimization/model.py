@@ -110,7 +110,8 @@ def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 def add_departure_after_arrival(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     """A checkpoint arriving at a inside slot d (u_x < 1) keeps the job at a through slot d:
     loc[j,a,d] ≥ Σ_{x into (j,a,d), u_x<1} mig[x] (the next departure is no earlier than the
-    arrival moment), wherever arcs also leave (j,a,d)."""
+    arrival moment), wherever arcs also leave (j,a,d). At integer points run_limit already implies
+    it (loc ≥ (1 − u_x)·mig[x] with loc integral); stated outright it tightens the LP relaxation."""
     keys = []
     for (j, a, d), xs in sets.arcs_in.items():
         mid = [x for x in xs if sets.arcs[x].usable < 1.0]

@@ -1,0 +1,425 @@
+"""The offline MILP on tiny instances whose optimum is derived by hand, plus invariants.
+
+Unless a test says otherwise: pue 1, idle 0, link_efficiency 1, checkpoint_overhead_s 0, so a
+checkpoint of G GB over a B Gbps link takes T_mig = 8·G/B s; E_mig = transfer_endpoint_kw·T_mig
+(network_kwh_per_gb 0). Every job draws 1 kW. Objective = grid kWh + E_mig + w·delay (+ terminal
+and deadline penalties), with the flow delay Σ_t Δ·remaining_after_t / work_h from the arrival slot.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.network import Network
+from greenopt.optimization import (
+    JobState,
+    OptimizationError,
+    WindowState,
+    build_sets,
+    objective_terms,
+    schedule_objective,
+    solve_window,
+)
+from greenopt.optimization.model import build_model
+from greenopt.optimization.solution import (
+    apply_plan,
+    builder_from_schedule,
+    set_start,
+    start_violations,
+)
+from greenopt.optimization.solve import ModelSolver
+from greenopt.policies import make_policy
+from greenopt.policies.milp import MilpPolicy
+from greenopt.schedule import ScheduleBuilder
+from greenopt.simulator import simulate
+
+CAP_KW = 100.0
+
+
+def make_instance(
+    renewable: dict[str, list[float]],
+    jobs: list[Job],
+    links: list[tuple[str, str, float]] = (),
+    gpus: dict[str, int] | None = None,
+    slot_minutes: float = 60.0,
+    **params,
+) -> Instance:
+    """Sites named by ``renewable`` (kW per slot), 4 GPUs unless ``gpus`` says otherwise."""
+    n = len(next(iter(renewable.values())))
+    dt = slot_minutes / 60
+    traces = pd.DataFrame(
+        {f"p_{s}": np.asarray(r, float) / CAP_KW for s, r in renewable.items()},
+        index=np.arange(n) * dt,
+    )
+    sites = tuple(
+        Site(s, gpus=(gpus or {}).get(s, 4), renewable_kw=CAP_KW, profile=f"p_{s}", pue=1.0)
+        for s in renewable
+    )
+    defaults = dict(
+        link_efficiency=1.0,
+        checkpoint_overhead_s=0.0,
+        network_kwh_per_gb=0.0,
+        transfer_endpoint_kw=0.0,
+    )
+    p = Parameters(horizon_h=n * dt, slot_minutes=slot_minutes, **(defaults | params))
+    return Instance(p, sites, tuple(Link(a, b, bw) for a, b, bw in links), tuple(jobs), traces)
+
+
+def job(name="j", work_h=1.0, arrival_h=0.0, origin="A", checkpoint_gb=1.0, **kw) -> Job:
+    return Job(
+        name,
+        power_kw=1.0,
+        work_h=work_h,
+        checkpoint_gb=checkpoint_gb,
+        arrival_h=arrival_h,
+        origin=origin,
+        **kw,
+    )
+
+
+def solve(inst: Instance, **settings):
+    """Plan with the MILP (every site, every slot, no warm start unless asked), simulate, and
+    check the invariants every MILP result must meet."""
+    settings = {
+        "candidate_sites": 0,
+        "departure_every": 1,
+        "warm_start": (),
+        "time_limit_s": 10.0,
+    } | settings
+    policy = MilpPolicy(**settings)
+    out = policy.plan(inst)
+    sim = simulate(inst, out.schedule)
+    assert sim.valid, sim.violations
+    assert out.info["solver_status"] == "optimal"
+    recomputed = schedule_objective(inst, out.schedule, sim, policy.settings)
+    assert recomputed == pytest.approx(out.info["objective"], rel=1e-7, abs=1e-7)
+    return out, sim
+
+
+def runs(out, job_id="j") -> list[float]:
+    a = out.schedule.assignment
+    return a[a.job_id == job_id].sort_values("slot").run_fraction.round(9).tolist()
+
+
+def moves(out) -> list[tuple]:
+    m = out.schedule.migrations
+    return [(r.job_id, r.depart_slot, r.src, r.dst) for r in m.itertuples(index=False)]
+
+
+# ---- hand-derived optima ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("delay_term", "delay"),
+    # flow: remaining after slots 0..3 = 1.9, 1.0, 0, 0 → 2.9/1.9; exact: unfinished in slots 0, 1
+    [("flow", 2.9 / 1.9), ("exact", 2 / 1.9)],
+)
+def test_job_migrates_to_catch_a_window(delay_term, delay):
+    # A has no renewables; B has 5 kW in slots 1-2 (Δ = 1 h). T_mig = 8·360/8 = 360 s = 0.1 h,
+    # E_mig = 1 kW · 0.1 h = 0.1 kWh. Departing at slot 0 arrives in slot 0 (window 0: infeasible);
+    # departing at slot 1 arrives at 1.1 h (W = 2 h ≥ T_mig/alpha = 1 h, τ = 0.1 ≤ 2 − T_be 0.1):
+    # 0.9 + 1.0 = 1.9 h of renewable computing = all the work. Any grid hour costs 1 kWh against a
+    # delay saving ≤ 2·w/1.9 = 0.0105, so the optimum is that move alone:
+    # objective = 0.1 + w·delay.
+    inst = make_instance(
+        {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0]},
+        [job(work_h=1.9, checkpoint_gb=360)],
+        links=[("A", "B", 8.0)],
+        transfer_endpoint_kw=1.0,
+        slowdown_weight=0.01,
+    )
+    out, sim = solve(inst, delay_term=delay_term)
+    assert moves(out) == [("j", 1, "A", "B")]
+    assert runs(out) == [0.0, 0.9, 1.0]
+    assert out.info["objective"] == pytest.approx(0.1 + 0.01 * delay, abs=1e-7)
+    assert sim.metrics["nre_kwh"] == pytest.approx(0.1)
+    assert sim.metrics["infeasible_migrations"] == 0
+
+
+def test_move_into_too_short_window_is_filtered_unless_filter_is_off():
+    # Δ = 0.5 h. The job arrives at 0.5 h (slot 1) at A (never renewable), work 0.5 h. B has 5 kW
+    # in slot 2 only: a 0.5 h window, shorter than T_mig/alpha = 360 s / 0.1 = 1 h. Moves: d=1
+    # arrives at 0.6 h in slot 1 (W = 0), d=2 in slot 2 (W = 0.5 h < 1 h), d=3 in slot 3 (W = 0):
+    # none feasible. Filtered optimum: run slot 1 at A on the grid, 0.5 kWh, no delay.
+    # Unfiltered: depart at slot 1, run the whole of slot 2 at B on renewables: E_mig 0.1 +
+    # w·(0.5·0.5/0.5) = 0.1 + 0.005 (departing at slot 2 leaves only 0.4 h of slot 2: 0.1 kWh more).
+    inst = make_instance(
+        {"A": [0, 0, 0, 0], "B": [0, 0, 5, 0]},
+        [job(work_h=0.5, arrival_h=0.5, checkpoint_gb=360)],
+        links=[("A", "B", 8.0)],
+        slot_minutes=30.0,
+        transfer_endpoint_kw=1.0,
+        slowdown_weight=0.01,
+    )
+    out, sim = solve(inst)
+    assert moves(out) == []
+    assert runs(out) == [1.0]
+    assert out.info["objective"] == pytest.approx(0.5, abs=1e-7)
+    assert out.info["n_binaries"] == 0
+
+    out, sim = solve(inst, feasibility_filter=False)
+    assert moves(out) == [("j", 1, "A", "B")]
+    assert runs(out) == [0.0, 1.0]
+    assert out.info["objective"] == pytest.approx(0.105, abs=1e-7)
+    assert sim.metrics["infeasible_migrations"] == 1
+
+
+@pytest.mark.parametrize(("gpus", "objective", "grid_kwh"), [(1, 1.01, 1.0), (2, 0.0, 0.0)])
+def test_two_jobs_competing_for_one_gpu(gpus, objective, grid_kwh):
+    # Two 1-h jobs at A, which has 2 kW of renewables in slot 0 only (Δ = 1 h). With 2 GPUs both
+    # run in slot 0 for free. With 1 GPU, slot 0 holds one GPU-hour: one hour of work must run on
+    # the grid in slot 1 (1 kWh) and one hour of work remains after slot 0 (flow delay 1·1/1):
+    # 1 + w·1, w = 0.01, however the GPU is shared.
+    inst = make_instance(
+        {"A": [2, 0, 0]}, [job("j1"), job("j2")], gpus={"A": gpus}, slowdown_weight=0.01
+    )
+    out, sim = solve(inst)
+    assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
+    a = out.schedule.assignment
+    assert a[a.slot == 0].run_fraction.sum() == pytest.approx(gpus)
+    assert sim.metrics["nre_kwh"] == pytest.approx(grid_kwh)
+
+
+def test_two_migrations_share_a_link_so_one_waits():
+    # Two 1-h jobs at A (no renewables) and B with 5 kW throughout (Δ = 1 h), alpha = 1. A
+    # 300 GB checkpoint over 1 Gbps takes 2400 s = 2/3 h and puts all 300 GB in its departure
+    # slot; the link carries 1·3600/8 = 450 GB per slot, so only one may depart per slot.
+    # First mover (slot 0): computes 1/3 in slot 0, 2/3 in slot 1: remaining 2/3 → delay 2/3.
+    # Second (slot 1): remaining 1, 2/3 → delay 5/3. Any grid hour costs 1 kWh ≫ delay gains, so
+    # objective = w·(2/3 + 5/3) = 0.07/3 (both departing at 0 would give 0.04/3).
+    inst = make_instance(
+        {"A": [0, 0, 0, 0], "B": [5, 5, 5, 5]},
+        [job("j1", checkpoint_gb=300), job("j2", checkpoint_gb=300)],
+        links=[("A", "B", 1.0)],
+        alpha=1.0,
+        slowdown_weight=0.01,
+    )
+    out, sim = solve(inst)
+    assert sorted(d for _, d, _, _ in moves(out)) == [0, 1]
+    assert out.info["objective"] == pytest.approx(0.07 / 3, abs=1e-7)
+    assert sim.metrics["nre_kwh"] == pytest.approx(0.0, abs=1e-7)
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+@pytest.mark.parametrize(
+    ("weight", "expected_runs", "objective"),
+    [
+        (0.4, [0.0, 0.0, 1.0], 0.8),
+        (0.6, [1.0], 1.0),
+    ],
+)
+def test_slowdown_weight_flips_waiting_and_grid(delay_term, weight, expected_runs, objective):
+    # One 1-h job at A, renewables only in slot 2. Running x in slot 0 and y in slot 1 (on the
+    # grid) costs x + y + w·(2 − 2x − y) in both delay terms (the exact term counts slots 0 and 1
+    # unless done, and a fractional run only helps if it completes): w < 1/2 waits (2w), w > 1/2
+    # runs at once (1 kWh).
+    inst = make_instance({"A": [0, 0, 5]}, [job()], slowdown_weight=weight)
+    out, _ = solve(inst, delay_term=delay_term)
+    assert runs(out) == expected_runs
+    assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("deadline", "expected_runs", "objective", "misses"),
+    [
+        # Deadline 1.5 h: the hour must be done by then, on the grid (1 kWh): all of slot 0
+        # (delay 0) beats half of slot 0 + the first half of slot 1 (delay w·0.5).
+        (1.5, [1.0], 1.0, 0),
+        # Deadline 0.5 h is unreachable: at most 0.5 h by then, 0.5 h missing (100 kWh/h → 50).
+        # Run the first half of slot 0 on the grid (0.5 kWh), wait for slot 2 for the rest
+        # (delay w·(0.5 + 0.5) = 0.01) — 50.51; running all of slot 0 costs 51.
+        (0.5, [0.5, 0.0, 0.5], 50.51, 1),
+    ],
+)
+def test_deadline(deadline, expected_runs, objective, misses):
+    inst = make_instance({"A": [0, 0, 5]}, [job(deadline_h=deadline)], slowdown_weight=0.01)
+    out, sim = solve(inst)
+    assert runs(out) == expected_runs
+    assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
+    assert sim.metrics["deadline_misses"] == misses
+
+
+# ---- invariants ------------------------------------------------------------------------------
+
+
+def random_instance(seed: int, n_sites=3, n_jobs=5, n_slots=48) -> Instance:
+    rng = np.random.default_rng(seed)
+    t = np.arange(n_slots) * 0.25
+    renewable = {
+        f"s{s}": np.clip(
+            3 * np.sin((t + rng.uniform(0, 24)) / 6 * np.pi) + rng.normal(0, 0.5, n_slots), 0, None
+        )
+        for s in range(n_sites)
+    }
+    links = [(f"s{s}", f"s{s + 1}", float(rng.choice([1, 10]))) for s in range(n_sites - 1)]
+    jobs = [
+        Job(
+            f"j{i}",
+            power_kw=float(rng.uniform(0.3, 1.0)),
+            work_h=float(rng.uniform(1, 5)),
+            checkpoint_gb=float(rng.choice([5, 50])),
+            arrival_h=float(rng.uniform(0, 6)),
+            origin=f"s{rng.integers(n_sites)}",
+            deadline_h=float(rng.uniform(8, 14)) if i % 2 else None,
+            migratable=bool(i != 3),
+        )
+        for i in range(n_jobs)
+    ]
+    return make_instance(
+        renewable,
+        jobs,
+        links,
+        gpus={f"s{s}": 2 for s in range(n_sites)},
+        slot_minutes=15.0,
+        checkpoint_overhead_s=60.0,
+        transfer_endpoint_kw=0.2,
+        network_kwh_per_gb=0.002,
+    )
+
+
+@pytest.mark.parametrize("feasibility_filter", [True, False])
+def test_milp_beats_heuristics_and_respects_its_bound(feasibility_filter):
+    inst = random_instance(3)
+    heuristics = ["static", "pause_greedy", "feasibility_greedy", "energy_greedy"]
+    out, sim = solve(
+        inst, feasibility_filter=feasibility_filter, warm_start=heuristics, mip_rel_gap=0.0
+    )
+    settings = MilpPolicy.Settings(feasibility_filter=feasibility_filter)
+    objective, bound = out.info["objective"], out.info["dual_bound"]
+    assert bound <= objective + 1e-6
+    for name in heuristics:
+        schedule = make_policy(name).plan(inst).schedule
+        h_sim = simulate(inst, schedule)
+        value = schedule_objective(inst, schedule, h_sim, settings)
+        representable = feasibility_filter is False or h_sim.metrics["infeasible_migrations"] == 0
+        if representable:
+            assert objective <= value + 1e-6, name
+            assert bound <= value + 1e-6, name
+    if feasibility_filter:
+        assert sim.metrics["infeasible_migrations"] == 0
+
+
+def test_warm_start_is_a_feasible_point_with_the_heuristic_objective():
+    inst = random_instance(5)
+    settings = MilpPolicy.Settings(candidate_sites=1, departure_every=4)
+    schedule = make_policy("feasibility_greedy").plan(inst).schedule
+    builder = builder_from_schedule(inst, schedule)
+    required = tuple((m.job, m.src, m.dst, m.depart_slot) for m in builder.migrations)
+    assert required, "the instance should make the heuristic migrate"
+    sets = build_sets(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        candidate_k=1,
+        departure_every=4,
+        required_moves=required,
+    )
+    model = build_model(sets, settings)
+    set_start(model, sets, builder)
+    assert start_violations(model) == []
+    import pyomo.environ as pyo
+
+    assert pyo.value(model.objective) == pytest.approx(
+        objective_terms(inst, schedule, settings)["objective"], rel=1e-9
+    )
+
+
+def test_window_from_a_midway_state_with_a_transfer_in_flight():
+    # The 2-h job ran slot 0 at A, then departed for B at slot 1 (T_mig = 0.1 h). The window
+    # starts at slot 1 with the job in flight (1 h left, landing at 1.1 h): it runs 0.9 of slot 1
+    # and 0.1 of slot 2 on B's renewables. No grid, no new move (the committed one is not charged
+    # again); delay from slot 1: remaining after slots 1..3 = 0.1, 0, 0 → w·Δ·0.1/2.
+    inst = make_instance(
+        {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0]},
+        [job(work_h=2.0, checkpoint_gb=360)],
+        links=[("A", "B", 8.0)],
+        slowdown_weight=0.01,
+    )
+    state = WindowState(
+        1,
+        (
+            JobState(
+                "in_flight",
+                site=1,
+                ready_h=1.1,
+                remaining_h=1.0,
+                src=0,
+                depart_slot=1,
+                transfer_s=360.0,
+            ),
+        ),
+    )
+    settings = MilpPolicy.Settings(candidate_sites=0, departure_every=1)
+    result = solve_window(inst, state, inst.n_slots, settings)
+    builder = ScheduleBuilder(inst)
+    builder.run[0, 0] = 1.0
+    builder.add_migration(0, 1, 1, 360.0)
+    apply_plan(builder, result.sets, result.plan)
+    assert builder.run[0].round(9).tolist() == [1.0, 0.9, 0.1, 0.0]
+    assert result.report.objective == pytest.approx(0.01 * 0.1 / 2, abs=1e-9)
+    assert simulate(inst, builder.to_schedule()).valid
+
+
+def test_budget_used_up_by_building_is_refused():
+    inst = random_instance(1)
+    with pytest.raises(OptimizationError, match="no time left"):
+        MilpPolicy(time_limit_s=1e-4, warm_start=()).plan(inst)
+
+
+def test_settings_are_recorded_and_warm_start_parses_a_list():
+    inst = random_instance(2)
+    policy = MilpPolicy(warm_start="static, pause_greedy", candidate_sites=1, time_limit_s=10)
+    assert policy.settings.warm_start == ("static", "pause_greedy")
+    out = policy.plan(inst)
+    for key in (
+        "build_s",
+        "solve_s",
+        "mip_gap",
+        "dual_bound",
+        "objective",
+        "solver_status",
+        "termination",
+        "n_variables",
+        "n_binaries",
+        "n_constraints",
+        "candidate_sites",
+        "departure_every",
+        "delay_term",
+        "feasibility_filter",
+        "time_limit_s",
+        "mip_rel_gap",
+        "threads",
+        "seed",
+    ):
+        assert key in out.info, key
+    assert out.info["warm_start_used"] in ("static", "pause_greedy")
+    assert out.info["objective"] <= out.info["warm_start_objective"] + 1e-6
+    with pytest.raises(ValueError):
+        MilpPolicy(no_such_setting=1)
+    assert Network(inst).routes  # the random instance is connected
+
+
+def test_no_departure_before_the_checkpoint_has_arrived():
+    # A-B-C in a line, T_mig = 0.1 h per move (Δ = 1 h). A→B departing at slot 0 lands at 0.1 h,
+    # inside slot 0, so the job may not leave B at the start of slot 0 (before it got there):
+    # forcing both moves makes the model infeasible.
+    inst = make_instance(
+        {"A": [0, 0], "B": [0, 0], "C": [5, 5]},
+        [job(checkpoint_gb=360)],
+        links=[("A", "B", 8.0), ("B", "C", 8.0)],
+    )
+    settings = MilpPolicy.Settings(feasibility_filter=False)
+    sets = build_sets(inst, WindowState.initial(inst), inst.n_slots, feasibility_filter=False)
+    model = build_model(sets, settings)
+    chain = [(0, 1, 0), (1, 2, 0)]  # (src, dst, depart) as site indices
+    arcs = [x for x, a in enumerate(sets.arcs) if (a.src, a.dst, a.depart) in chain]
+    assert len(arcs) == 2
+    for x in arcs:
+        model.mig[x].fix(1)
+    solver = ModelSolver(settings)
+    solver.load(model)
+    with pytest.raises(OptimizationError, match="infeasible"):
+        solver.solve(5.0, warm_start=False)
