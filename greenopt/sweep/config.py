@@ -277,11 +277,11 @@ class _Expander:
         axes: list[tuple[tuple[str, ...], list[tuple[Any, ...]]]] = []
         seen: set[str] = set()
 
-        def values(where: str, v: Values) -> list[Any]:
+        def values(where: str, v: Values, unique: bool = True) -> list[Any]:
             vals = v.values() if isinstance(v, Grid) else list(v)
             if not vals:
                 self.fail(f"{where}: empty list of values")
-            if len({json.dumps(x) for x in vals}) != len(vals):
+            if unique and len({json.dumps(x) for x in vals}) != len(vals):
                 self.fail(f"{where}: repeated values {vals}")
             return vals
 
@@ -302,12 +302,15 @@ class _Expander:
             cols = []
             for name, v in group.items():
                 claim(f"zip.{i}.{name}", name)
-                cols.append(values(f"zip.{i}.{name}", v))
+                cols.append(values(f"zip.{i}.{name}", v, unique=False))
             lengths = {len(c) for c in cols}
             if len(lengths) > 1:
                 self.fail(f"zip.{i}: lists of different lengths {sorted(lengths)}")
                 continue
-            axes.append((tuple(group), list(zip(*cols, strict=True))))
+            rows = list(zip(*cols, strict=True))
+            if len({json.dumps(r) for r in rows}) != len(rows):
+                self.fail(f"zip.{i}: repeated combinations of {', '.join(group)}")
+            axes.append((tuple(group), rows))
         return axes
 
     # -- instance ----------------------------------------------------------------------------

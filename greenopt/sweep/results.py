@@ -23,6 +23,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -49,10 +50,10 @@ def flatten(record: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         name = f"{prefix}{k}"
         if isinstance(v, Mapping):
             out.update(flatten(v, f"{name}."))
+        elif isinstance(v, np.generic):  # numpy scalar (np.float64 is also a float)
+            out[name] = v.item()
         elif v is None or isinstance(v, bool | int | float | str):
             out[name] = v
-        elif hasattr(v, "item") and getattr(v, "ndim", 1) == 0:  # numpy scalar
-            out[name] = v.item()
         else:
             out[name] = json.dumps(v, default=str)
     return out
