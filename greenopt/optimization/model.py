@@ -58,11 +58,15 @@ def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     """Mutable parameters a re-solve may update in place: R[s,t] renewable power (kW) as the
-    model believes it, rem[j] remaining work (h)."""
+    model believes it, rem[j] remaining work (h), at_entry[j,s] = [s = s0] where the job enters."""
     R = sets.instance.renewable_kw
     m.R = pyo.Param(m.ST, mutable=True, initialize={(s, t): float(R[s, t]) for s, t in m.ST})
     m.rem = pyo.Param(
         m.J, mutable=True, initialize={j: sets.entry[j].remaining_h for j in sets.jobs}
+    )
+    js = [(j, s) for j in sets.jobs for s in sets.sites[j]]
+    m.at_entry = pyo.Param(
+        js, mutable=True, initialize={(j, s): float(s == sets.entry[j].site) for j, s in js}
     )
 
 
@@ -93,12 +97,12 @@ def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     """loc[j,s,t] = loc[j,s,t−1] − Σ_{x=(j,s,·,t)} mig[x] + Σ_{x=(j,·,s,·): e_x=t} mig[x], with
-    loc[j,s,e0−1] = [s = s0]: the job lies at one site or is in flight."""
+    loc[j,s,e0−1] = at_entry[j,s]: the job lies at one site or is in flight."""
     out, into, entry = sets.arcs_out, sets.arcs_in, sets.entry
 
     def rule(m, j, s, t):
         e = entry[j]
-        before = m.loc[j, s, t - 1] if t > e.slot else (1.0 if s == e.site else 0.0)
+        before = m.loc[j, s, t - 1] if t > e.slot else m.at_entry[j, s]
         moves = sum(m.mig[x] for x in into.get((j, s, t), ())) - sum(
             m.mig[x] for x in out.get((j, s, t), ())
         )

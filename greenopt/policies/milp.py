@@ -75,13 +75,13 @@ def best_warm_start(
             for mv in builder.migrations
         ]
         if any(arc is None or not arc.feasible for arc in arcs):
-            scores[name] = "not representable (infeasible moves)"
+            scores[name] = None  # not representable: moves infeasible under the filter
             continue
         value = float(objective_terms(instance, schedule, settings, network)["objective"])
         scores[name] = value
         if best is None or value < best[0]:
             best = (value, name, builder)
-    info: dict[str, Any] = {"warm_start_objectives": scores}
+    info: dict[str, Any] = {f"warm_start_objective_{k}": v for k, v in scores.items()}
     if best is None:
         info.update(warm_start_used=None, warm_start_objective=None)
         return None, info
@@ -121,8 +121,11 @@ class MilpPolicy(Policy):
             **result.info,
             "warm_start_s": warm_start_s,
             **start_info,
-            "objective_recomputed": recomputed["objective"],
-            "objective_terms": {k: v for k, v in recomputed.items() if k != "objective"},
+            **{
+                f"objective_{k}" if k != "objective" else "objective_recomputed": v
+                for k, v in recomputed.items()
+            },
             **settings.model_dump(mode="json"),
+            "warm_start": ",".join(settings.warm_start),
         }
         return PolicyOutput(schedule, info)
