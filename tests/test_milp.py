@@ -29,6 +29,7 @@ from greenopt.optimization.solution import (
     builder_from_schedule,
     set_start,
     start_violations,
+    state_at,
 )
 from greenopt.optimization.solve import ModelSolver
 from greenopt.policies import make_policy
@@ -328,39 +329,38 @@ def test_warm_start_is_a_feasible_point_with_the_heuristic_objective():
 
 
 def test_window_from_a_midway_state_with_a_transfer_in_flight():
-    # The 2-h job ran slot 0 at A, then departed for B at slot 1 (T_mig = 0.1 h). The window
-    # starts at slot 1 with the job in flight (1 h left, landing at 1.1 h): it runs 0.9 of slot 1
-    # and 0.1 of slot 2 on B's renewables. No grid, no new move (the committed one is not charged
-    # again); delay from slot 1: remaining after slots 1..3 = 0.1, 0, 0 → w·Δ·0.1/2.
+    # Window [1, 4) of a fixed slot 0 (Δ = 1 h). Job j (1 h of work) left A for B at slot 0 with a
+    # 3960 GB checkpoint over 8 Gbps: 3960 s, landing at 1.1 h — in flight at the window start.
+    # Job k arrived at A at 0.5 h and ran the rest of slot 0 (0.5 h left). B has 5 kW in slots
+    # 1-2, A none. Optimum: j runs 0.9 of slot 1 and 0.1 of slot 2 at B; k moves to B at slot 1
+    # (8 GB: 8 s, free) and finishes there within slot 1. No grid, no migration energy; delay
+    # from slot 1 (j is in flight, not pending): j remaining 0.1, 0, 0 → w·0.1/1; k 0 → 0.001.
     inst = make_instance(
         {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0]},
-        [job(work_h=2.0, checkpoint_gb=360)],
+        [job("j", checkpoint_gb=3960), job("k", arrival_h=0.5, checkpoint_gb=8)],
         links=[("A", "B", 8.0)],
         slowdown_weight=0.01,
     )
-    state = WindowState(
+    before = ScheduleBuilder(inst)
+    before.add_migration(0, 0, 1, 3960.0)
+    before.run[1, 0] = 0.5
+    expected = WindowState(
         1,
         (
-            JobState(
-                "in_flight",
-                site=1,
-                ready_h=1.1,
-                remaining_h=1.0,
-                src=0,
-                depart_slot=1,
-                transfer_s=360.0,
-            ),
+            JobState("in_flight", 1, 1.1, 1.0, src=0, depart_slot=0, transfer_s=3960.0),
+            JobState("at_site", 0, 0.5, 0.5),
         ),
     )
+    assert state_at(inst, before, 1) == expected
     settings = MilpPolicy.Settings(candidate_sites=0, departure_every=1)
-    result = solve_window(inst, state, inst.n_slots, settings)
-    builder = ScheduleBuilder(inst)
-    builder.run[0, 0] = 1.0
-    builder.add_migration(0, 1, 1, 360.0)
-    apply_plan(builder, result.sets, result.plan)
-    assert builder.run[0].round(9).tolist() == [1.0, 0.9, 0.1, 0.0]
-    assert result.report.objective == pytest.approx(0.01 * 0.1 / 2, abs=1e-9)
-    assert simulate(inst, builder.to_schedule()).valid
+    result = solve_window(inst, expected, inst.n_slots, settings)
+    assert result.report.objective == pytest.approx(0.001, abs=1e-9)
+    apply_plan(before, result.sets, result.plan)
+    assert before.run.round(9).tolist() == [[0.0, 0.9, 0.1, 0.0], [0.5, 0.5, 0.0, 0.0]]
+    assert [(m.job, m.depart_slot, m.dst) for m in before.migrations] == [(0, 0, 1), (1, 1, 1)]
+    assert simulate(inst, before.to_schedule()).valid
+    done = JobState("finished")
+    assert state_at(inst, before, 3) == WindowState(3, (done, done))
 
 
 def test_budget_used_up_by_building_is_refused():

@@ -158,7 +158,12 @@ def job_entries(instance: Instance, state: WindowState, t_end: int) -> dict[int,
         if not 0 <= js.site < len(instance.sites):
             raise OptimizationError(f"job {instance.jobs[j].job_id}: site index {js.site} unknown")
         if js.status == "at_site":
-            ready = min(js.ready_h, t0 * dt)
+            if js.ready_h > t0 * dt + TIME_EPS:
+                raise OptimizationError(
+                    f"job {instance.jobs[j].job_id} is at_site but appears only at {js.ready_h} h, "
+                    f"after the window start {t0 * dt} h (in flight or pending?)"
+                )
+            ready = js.ready_h
         elif js.ready_h < t0 * dt - TIME_EPS:
             raise OptimizationError(
                 f"job {instance.jobs[j].job_id} is {js.status} but appears at {js.ready_h} h, "
