@@ -34,8 +34,13 @@ class RunResult:
         return out
 
     def record(self) -> dict[str, Any]:
-        """One flat JSON-friendly dict: policy, its settings, metrics, and solver details."""
-        extra = {k: v for k, v in self.info.items() if k not in SOLVER_METRICS}
+        """One flat dict of scalars: policy, its settings, metrics, and solver details (nested
+        info such as per-step records stays in ``metrics.json``)."""
+        extra = {
+            k: v
+            for k, v in self.info.items()
+            if k not in SOLVER_METRICS and (v is None or isinstance(v, str | int | float | bool))
+        }
         return {
             "policy": self.policy,
             "valid": self.simulation.valid,

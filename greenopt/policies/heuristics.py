@@ -60,6 +60,8 @@ class GreedyEngine:
         self.link_cap = np.array([self.net.link_capacity_gb(a, b) for a, b in links])
         self.link_load = np.zeros((len(links), instance.n_slots))
         self.site_ids = [s.site_id for s in instance.sites]
+        #: moves must land before this slot (the horizon end, or the end of a planning window)
+        self.arrival_limit = instance.n_slots
         self.states = [
             JobState(instance.site_index[j.origin], j.arrival_h, j.work_h) for j in instance.jobs
         ]
@@ -101,7 +103,7 @@ class GreedyEngine:
         transfer_s = migration_time_s(self.inst.params, job.checkpoint_gb, route)
         moment = arrival_moment_h(t, transfer_s, self.dt)
         arrive = slot_of_moment(moment, self.dt)
-        if arrive >= self.inst.n_slots:
+        if arrive >= self.arrival_limit:
             return False
         volumes = transfer_volume_by_slot(job.checkpoint_gb, t, transfer_s, self.dt)
         rows = [self.link_index[dl] for dl in route.directed_links]
@@ -118,8 +120,11 @@ class GreedyEngine:
 
     # ---- the loop -------------------------------------------------------------------------
     def run(self, start: int = 0, stop: int | None = None) -> ScheduleBuilder:
-        """Play slots ``start`` … ``stop − 1`` (default: to the horizon end)."""
-        for t in range(start, self.inst.n_slots if stop is None else stop):
+        """Play slots ``start`` … ``stop − 1`` (default: to the horizon end); moves land before
+        ``stop``."""
+        stop = self.inst.n_slots if stop is None else stop
+        self.arrival_limit = stop
+        for t in range(start, stop):
             self.step(t)
         return self.builder
 
@@ -246,10 +251,14 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         s = self.settings
         forecaster = make_forecaster(s.forecast, s.forecast_error, s.seed)
         # one forecast issued at slot 0 (greedy policies plan on it as they go)
-        self._windows = WindowTable(
-            instance, forecaster.forecast(instance.renewable_kw, 0, instance.dt_h)
-        ).hours
+        self.prepare(
+            instance.with_renewable(forecaster.forecast(instance.renewable_kw, 0, instance.dt_h))
+        )
         return super().plan(instance)
+
+    def prepare(self, forecast: Instance) -> None:
+        """Judge moves on the windows of ``forecast`` (an instance seen through a forecast)."""
+        self._windows = WindowTable(forecast).hours
 
     def move(self, engine: GreedyEngine, t: int) -> None:
         inst, dt = engine.inst, engine.dt
