@@ -77,7 +77,8 @@ def window_state(instance: Instance, builder: ScheduleBuilder, t0: int) -> Windo
         if mv is not None:
             arrived_h = arrival_moment_h(mv.depart_slot, mv.transfer_s, dt)
         if remaining <= 1e-6:
-            states.append(JobState("finished", int(builder.site[j, t0 - 1]), arrived_h, 0.0))
+            site = mv.dst if mv is not None else instance.site_index[job.origin]
+            states.append(JobState("finished", site, arrived_h, 0.0))
         elif mv is not None and arrived_h > now + TIME_EPS:
             states.append(
                 JobState(
@@ -89,7 +90,8 @@ def window_state(instance: Instance, builder: ScheduleBuilder, t0: int) -> Windo
                 JobState("pending", instance.site_index[job.origin], job.arrival_h, remaining)
             )
         else:
-            states.append(JobState("at_site", int(builder.site[j, t0]), arrived_h, remaining))
+            site = mv.dst if mv is not None else instance.site_index[job.origin]
+            states.append(JobState("at_site", site, arrived_h, remaining))
     return WindowState(t0, tuple(states))
 
 
