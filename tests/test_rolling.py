@@ -7,9 +7,10 @@ import pytest
 from test_milp import job, make_instance, random_instance
 
 from greenopt.forecast import NoisyForecaster, PersistenceForecaster
-from greenopt.optimization import schedule_objective
+from greenopt.optimization import OptimizationError, schedule_objective
+from greenopt.optimization.solution import state_at
 from greenopt.policies.milp import MilpPolicy
-from greenopt.policies.rolling import RollingPolicy, window_state
+from greenopt.policies.rolling import RollingPolicy
 from greenopt.schedule import ScheduleBuilder
 from greenopt.simulator import simulate
 
@@ -35,7 +36,7 @@ def test_window_state_carries_in_flight_finished_pending_and_present_jobs():
     builder.run[3, 0] = 0.5  # 'here' arrived at 0.5 h
     builder.run[3, 1:4] = 1.0
 
-    state = window_state(inst, builder, 4)
+    state = state_at(inst, builder, 4)
     moving, done, late, here = state.jobs
     assert (moving.status, moving.site, moving.src, moving.depart_slot) == ("in_flight", 1, 0, 3)
     assert moving.ready_h == pytest.approx(3 + 5408 / 3600)
@@ -45,12 +46,12 @@ def test_window_state_carries_in_flight_finished_pending_and_present_jobs():
     assert (here.status, here.site, here.ready_h) == ("at_site", 0, 0.5)
     assert here.remaining_h == pytest.approx(4.0 - 3.5)
     # at the start of slot 5 the checkpoint has landed: the job lies at B since 4.50 h
-    after = window_state(inst, builder, 5).jobs[0]
+    after = state_at(inst, builder, 5).jobs[0]
     assert (after.status, after.site) == ("at_site", 1)
     assert after.ready_h == pytest.approx(3 + 5408 / 3600)
-    # before its departure slot the move is not committed: the job is still at A
-    before = window_state(inst, builder, 3).jobs[0]
-    assert (before.status, before.site) == ("at_site", 0)
+    # a state is only defined for a schedule fixed up to t0 (no move departing later)
+    with pytest.raises(OptimizationError, match="departing at or after 3"):
+        state_at(inst, builder, 3)
 
 
 def test_perfect_forecast_over_the_whole_horizon_matches_the_offline_milp():

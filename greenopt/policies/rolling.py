@@ -28,19 +28,17 @@ from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.optimization import (
     Budget,
-    JobState,
     OptimizationError,
     WindowState,
     apply_plan,
     solve_window,
 )
 from greenopt.optimization.settings import ModelSettings
+from greenopt.optimization.solution import state_at
 from greenopt.policies.base import Policy, PolicyOutput
 from greenopt.policies.heuristics import FeasibilityGreedyPolicy, GreedyEngine
 from greenopt.schedule import (
-    TIME_EPS,
     ScheduleBuilder,
-    arrival_moment_h,
     slot_of_moment,
     transfer_volume_by_slot,
 )
@@ -58,41 +56,6 @@ class RollingSettings(ModelSettings):
     )
     time_limit_s: float = Field(10.0, gt=0, description="wall-clock budget of each step's solve")
     mip_rel_gap: float = Field(0.005, ge=0, description="HiGHS relative MIP gap of each step")
-
-
-def window_state(instance: Instance, builder: ScheduleBuilder, t0: int) -> WindowState:
-    """The state at the start of slot t0 implied by what ``builder`` holds before t0."""
-    dt = instance.dt_h
-    now = t0 * dt
-    done_h = builder.run[:, :t0].sum(axis=1) * dt
-    last_move = {}
-    for mv in sorted(builder.migrations, key=lambda m: m.depart_slot):
-        if mv.depart_slot < t0:
-            last_move[mv.job] = mv
-    states = []
-    for j, job in enumerate(instance.jobs):
-        remaining = job.work_h - done_h[j]
-        mv = last_move.get(j)
-        arrived_h = job.arrival_h
-        if mv is not None:
-            arrived_h = arrival_moment_h(mv.depart_slot, mv.transfer_s, dt)
-        if remaining <= 1e-6:
-            site = mv.dst if mv is not None else instance.site_index[job.origin]
-            states.append(JobState("finished", site, arrived_h, 0.0))
-        elif mv is not None and arrived_h > now + TIME_EPS:
-            states.append(
-                JobState(
-                    "in_flight", mv.dst, arrived_h, remaining, mv.src, mv.depart_slot, mv.transfer_s
-                )
-            )
-        elif mv is None and job.arrival_h > now + TIME_EPS:
-            states.append(
-                JobState("pending", instance.site_index[job.origin], job.arrival_h, remaining)
-            )
-        else:
-            site = mv.dst if mv is not None else instance.site_index[job.origin]
-            states.append(JobState("at_site", site, arrived_h, remaining))
-    return WindowState(t0, tuple(states))
 
 
 def greedy_engine_at(
@@ -147,7 +110,7 @@ class RollingPolicy(Policy):
         builder = ScheduleBuilder(instance)
         steps: list[dict[str, Any]] = []
         for t0 in range(0, n, step):
-            state = window_state(instance, builder, t0)
+            state = state_at(instance, builder, t0)
             if all(js.status == "finished" for js in state.jobs):
                 break
             t_end, until = min(n, t0 + look), min(n, t0 + step)
