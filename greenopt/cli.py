@@ -268,7 +268,7 @@ def solve(
 #: MILP on a noisy forecast, with time limits that keep instances/default under 5 minutes.
 DEFAULT_COMPARISON = (
     "static,energy_greedy,feasibility_greedy,pause_greedy,"
-    "milp:time_limit_s=90,rolling:forecast=noisy:time_limit_s=60"
+    "milp:time_limit_s=90,rolling:forecast=noisy:step_h=2:time_limit_s=4"
 )
 
 
