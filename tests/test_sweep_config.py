@@ -115,6 +115,11 @@ def test_grids():
             "[vary]\nsites = [2, 0]",
             "sites must be an integer >= 1",
         ),
+        (
+            '[instance]\ngenerate = {sites = 2, jobs = 3}\n[policy]\nname="static"\n'
+            "[vary]\ndays = [1, 400]",
+            "generator: ValueError: days must be in",
+        ),
     ],
 )
 def test_invalid_files_are_rejected_before_running(text, message):

@@ -165,3 +165,34 @@ def test_dry_run_lists_points_and_their_state(tmp_path):
     bad = sweep_file(tmp_path, '[policy]\nname = "static"\n[vary]\nalpha = [2]\n', "bad.toml")
     res = CliRunner().invoke(app, ["sweep", str(bad), "--dry-run"])
     assert res.exit_code == 2 and "alpha must be <= 1" in res.output
+
+
+def test_attaches_to_a_running_scheduler(client, tmp_path):
+    """--scheduler ADDRESS: the sweep runs on an existing cluster's workers."""
+    sw = load_sweep(sweep_file(tmp_path, '[policy]\nname = "static"\n[vary]\nalpha = [0.1, 0.2]\n'))
+    address = client.scheduler.address
+    report = run_sweep(sw, tmp_path / "out", scheduler=address, stream=io.StringIO())
+    assert (report.ok, report.failed) == (2, 0)
+    worker_pids = set(client.run(os.getpid).values())
+    assert set(load_results(tmp_path / "out")["pid"]) <= worker_pids
+
+
+def test_progress_lines_and_bar():
+    from greenopt.sweep.execute import SweepProgress
+
+    plain = io.StringIO()
+    with SweepProgress("s", 4, live=False, stream=plain, every_s=3600) as bar:
+        bar.update("ok")
+        bar.update("failed", "run x failed")
+        bar.update("ok")
+        bar.update("ok")
+    lines = plain.getvalue().splitlines()
+    assert len(lines) == 3  # the first, the failure, the end (the third is throttled)
+    assert "1/4 runs: done 1 · failed 0 · remaining 3" in lines[0]
+    assert lines[1].endswith("| run x failed")
+    assert "4/4 runs: done 3 · failed 1 · remaining 0" in lines[2] and "ETA 0:00:00" in lines[2]
+    live = io.StringIO()
+    with SweepProgress("s", 2, live=True, stream=live) as bar:
+        bar.update("ok")
+        bar.update("ok")
+    assert "done 2 · failed 0 · remaining 0" in live.getvalue()

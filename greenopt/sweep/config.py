@@ -28,9 +28,11 @@ A sweep file names a base instance, a policy with its settings and the parameter
 A parameter name means, in this order: ``policy`` (the policy name); an instance knob
 (:data:`greenopt.sweep.transform.KNOBS`); an argument of the instance generator (generated
 instances only); a setting of the policy (applied to every swept policy that has it, an error if
-none has). A point's ``seed`` (from ``seeds``) seeds the generator, the policy (when its settings
-have ``seed``) and ``job_load`` sampling, unless the file fixes those seeds itself. Policies whose
-settings have ``threads`` get ``threads = 1`` unless the file says otherwise (one core per worker).
+none has). Every distinct generated instance is generated once while the file is checked, so
+that the generator's own checks run before anything is submitted. A point's ``seed`` (from
+``seeds``) seeds the generator, the policy (when its settings have ``seed``) and ``job_load``
+sampling, unless the file fixes those seeds itself. Policies whose settings have ``threads`` get
+``threads = 1`` unless the file says otherwise (one core per worker).
 
 Points whose resolved run is identical (e.g. a setting the policy does not have) share one run:
 its key is a hash of the resolved run (instance source, knobs, policy, settings, seeds).
@@ -404,6 +406,13 @@ class _Expander:
                 if validated[sig]:
                     self.fail(f"point {assignment}: {validated[sig]}")
                     continue
+                if "generate" in spec["instance"]:
+                    gsig = json.dumps(spec["instance"], sort_keys=True, default=str)
+                    if gsig not in validated:
+                        validated[gsig] = _generator_problem(spec["instance"])
+                    if validated[gsig]:
+                        self.fail(f"point {assignment}: {validated[gsig]}")
+                        continue
                 params = {**assignment}
                 params.setdefault("policy", spec["policy"])
                 params["seed"] = seed
@@ -486,10 +495,21 @@ def _generate_problem(name: str, v: Any, names: set[str]) -> str | None:
     """Why ``name = v`` is not a sensible generator argument, or ``None``."""
     if names and name not in names:
         return f"the generator takes no argument {name!r}"
-    if name in ("sites", "jobs") and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
-        return f"{name} must be an integer >= 1, got {v!r}"
+    if name == "sites" and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+        return f"sites must be an integer >= 1, got {v!r}"
+    if name == "jobs" and (isinstance(v, bool) or not isinstance(v, int) or v < 0):
+        return f"jobs must be an integer >= 0, got {v!r}"
     if name == "days" and (isinstance(v, bool) or not isinstance(v, int | float) or v <= 0):
         return f"days must be > 0, got {v!r}"
+    return None
+
+
+def _generator_problem(source: dict[str, Any]) -> str | None:
+    """Generate the instance once (generation takes milliseconds) to catch impossible values."""
+    try:
+        import_object(source["generator"])(**source["generate"])
+    except Exception as e:
+        return f"generator: {type(e).__name__}: {e}"
     return None
 
 
