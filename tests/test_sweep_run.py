@@ -162,6 +162,8 @@ def test_dry_run_lists_points_and_their_state(tmp_path):
     assert res.exit_code == 0, res.output
     assert "4 points, 4 distinct runs" in res.output
     assert len([ln for ln in res.output.splitlines() if ln.strip().startswith(("0 ", "3 "))]) == 2
+    res = CliRunner().invoke(app, ["sweep", str(path), "--slurm", "--scheduler", "tcp://x:1"])
+    assert res.exit_code == 2 and "choose one place to run: --scheduler, --slurm" in res.output
     bad = sweep_file(tmp_path, '[policy]\nname = "static"\n[vary]\nalpha = [2]\n', "bad.toml")
     res = CliRunner().invoke(app, ["sweep", str(bad), "--dry-run"])
     assert res.exit_code == 2 and "alpha must be <= 1" in res.output

@@ -65,6 +65,20 @@ def sweep(
             typer.echo(p, err=True)
         raise typer.Exit(2) from None
 
+    where = [
+        flag
+        for flag, used in [
+            ("--scheduler", scheduler),
+            ("--scheduler-file", scheduler_file),
+            ("--slurm", slurm),
+            ("--slurm-runner", slurm_runner),
+        ]
+        if used
+    ]
+    if len(where) > 1:
+        typer.echo(f"choose one place to run: {', '.join(where)}", err=True)
+        raise typer.Exit(2)
+
     from greenopt.sweep.slurm import SlurmOptions
 
     opts = SlurmOptions(queue, account, walltime, memory, cores_per_job)

@@ -451,10 +451,8 @@ class _Expander:
         for n, v in knobs.items():
             if problem := KNOBS[n].problem(v):
                 return {}, {}, problem
-        user_settings = {k: v for k, v in doc.policy.settings.items() if k in have}
-        user_settings.update({n: v for n, v in assignment.items() if kind[n] == "setting"})
-        user_settings = {k: v for k, v in user_settings.items() if k in have}
-        settings = dict(user_settings)
+        settings = {k: v for k, v in doc.policy.settings.items() if k in have}
+        settings.update({n: v for n, v in assignment.items() if kind[n] == "setting" and n in have})
         if "seed" in have and "seed" not in settings:
             settings["seed"] = seed
         if "threads" in have and "threads" not in settings:
