@@ -196,15 +196,21 @@ class StaticPolicy(GreedyPolicy):
     name = "static"
 
 
-def _surplus(engine: GreedyEngine, t: int) -> np.ndarray:
-    """Current renewable surplus per site after idle load and the jobs lying there (kW)."""
+def _jobs_kw(engine: GreedyEngine, t: int) -> np.ndarray:
+    """Power (kW, with PUE) of the unfinished jobs lying at or heading to each site in slot t."""
     inst = engine.inst
-    surplus = inst.renewable_kw[:, t] - np.array([s.idle_kw for s in inst.sites])
+    drawn = np.zeros(len(inst.sites))
     for j, state in enumerate(engine.states):
         site = state.site if state.site >= 0 else state.dst
         if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
-            surplus[site] -= inst.sites[site].pue * inst.jobs[j].power_kw
-    return surplus
+            drawn[site] += inst.sites[site].pue * inst.jobs[j].power_kw
+    return drawn
+
+
+def _surplus(engine: GreedyEngine, t: int) -> np.ndarray:
+    """Current renewable surplus per site after idle load and the jobs lying there (kW)."""
+    idle = np.array([s.idle_kw for s in engine.inst.sites])
+    return engine.inst.renewable_kw[:, t] - idle - _jobs_kw(engine, t)
 
 
 def _gpus_claimed(engine: GreedyEngine, t: int) -> np.ndarray:
@@ -259,16 +265,43 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
     def prepare(self, forecast: Instance) -> None:
         """Judge moves on the windows of ``forecast`` (an instance seen through a forecast)."""
         self._windows = WindowTable(forecast).hours
+        self._forecast = forecast.renewable_kw
+
+    def _shared_window_h(self, engine: GreedyEngine, j: int, b: int, e: int, kw: float) -> float:
+        """Forecast hours from slot e during which site b, already drawing ``kw`` for its jobs,
+        has surplus left for job j too (the SPEC window W ignores the other jobs)."""
+        site = engine.inst.sites[b]
+        need = site.pue * engine.inst.jobs[j].power_kw
+        residual = self._forecast[b, e:] - site.idle_kw - kw
+        short = np.flatnonzero(residual < need - EPS)
+        return (short[0] if len(short) else len(residual)) * engine.dt
 
     def move(self, engine: GreedyEngine, t: int) -> None:
+        """Move a job when a feasible move reaches a window that covers more of its remaining work
+        than staying does (a job queued for a GPU gets nothing from staying)."""
         inst, dt = engine.inst, engine.dt
         claimed = _gpus_claimed(engine, t)
         gpus = np.array([s.gpus for s in inst.sites])
+        pue = np.array([s.pue for s in inst.sites])
+        drawn = _jobs_kw(engine, t)
+        queued = set()  # jobs that would wait for a GPU where they lie (priority order)
+        busy = np.zeros(len(inst.sites))
+        for j in engine.present(t):
+            here = engine.states[j].site
+            busy[here] += inst.jobs[j].gpus
+            if busy[here] > gpus[here]:
+                queued.add(j)
         for j in engine.present(t):
             if not engine.may_depart(j, t):
                 continue
             job, here = inst.jobs[j], engine.states[j].site
-            stay_h = min(self._windows[j, here, t], engine.states[j].remaining_h)
+            own = pue[here] * job.power_kw
+            stay_h = 0.0
+            if j not in queued:
+                stay_h = min(
+                    self._shared_window_h(engine, j, here, t, drawn[here] - own),
+                    engine.states[j].remaining_h,
+                )
             best, best_gain = -1, 0.0
             for b, site in enumerate(inst.sites):
                 if b == here or gpus[b] - claimed[b] < job.gpus:
@@ -281,15 +314,18 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
                 e = slot_of_moment(moment, dt)
                 if e >= inst.n_slots:
                     continue
-                window = self._windows[j, b, e]
-                if not is_feasible(inst.params, job, route, site, window, moment - e * dt):
+                tau = moment - e * dt
+                if not is_feasible(inst.params, job, route, site, self._windows[j, b, e], tau):
                     continue
-                gain = min(window - (moment - e * dt), engine.states[j].remaining_h) - stay_h
+                shared = self._shared_window_h(engine, j, b, e, drawn[b])
+                gain = min(shared - tau, engine.states[j].remaining_h) - stay_h
                 if gain > best_gain + dt:  # worth more than a slot of renewable running
                     best, best_gain = b, gain
             if best >= 0 and engine.try_move(j, t, best):
                 claimed[here] -= job.gpus
                 claimed[best] += job.gpus
+                drawn[here] -= own
+                drawn[best] += pue[best] * job.power_kw
 
 
 class PauseGreedyPolicy(GreedyPolicy):
