@@ -4,6 +4,7 @@ killed, retries after a worker dies, failures recorded without stopping the swee
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import socket
@@ -177,6 +178,12 @@ def test_attaches_to_a_running_scheduler(client, tmp_path):
     assert (report.ok, report.failed) == (2, 0)
     worker_pids = set(client.run(os.getpid).values())
     assert set(load_results(tmp_path / "out")["pid"]) <= worker_pids
+    # --scheduler-file: the JSON file `dask scheduler --scheduler-file` writes
+    (tmp_path / "sched.json").write_text(json.dumps({"address": address}))
+    report = run_sweep(
+        sw, tmp_path / "out2", scheduler_file=tmp_path / "sched.json", stream=io.StringIO()
+    )
+    assert (report.ok, report.failed) == (2, 0)
 
 
 def test_progress_lines_and_bar():
