@@ -129,7 +129,7 @@ def instance_summary(instance) -> dict[str, Any]:
 @contextmanager
 def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
     """An embedded LocalCluster: ``n_workers`` processes (default: the number of cores), one
-    thread each, no dashboard, with :data:`EMBEDDED_CONFIG`."""
+    thread each, its HTTP server on a free port (no fixed 8787), with :data:`EMBEDDED_CONFIG`."""
     import dask
     from distributed import LocalCluster
 
@@ -140,7 +140,7 @@ def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
             n_workers=n,
             threads_per_worker=1,
             processes=True,
-            dashboard_address=None,
+            dashboard_address=":0",  # no fixed port: concurrent sweeps must not collide
             silence_logs=logging.CRITICAL,  # failures are reported by the driver instead
         ) as cluster,
     ):

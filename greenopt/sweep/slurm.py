@@ -76,7 +76,7 @@ def slurm_cluster(opts: SlurmOptions, python: str | None = None):
         python=python or sys.executable,
         log_directory=opts.log_directory,
         job_extra_directives=list(opts.job_extra),
-        scheduler_options={"dashboard_address": None},
+        scheduler_options={"dashboard_address": ":0"},
     )
     try:
         yield cluster
@@ -136,7 +136,7 @@ def run_with_slurm_runner(scheduler_file: str | Path, body: Callable[[Any], Any]
     with (
         SLURMRunner(
             scheduler_file=str(scheduler_file),
-            scheduler_options={"dashboard_address": None},
+            scheduler_options={"dashboard_address": ":0"},
             worker_options={"nthreads": 1},
         ) as runner,
         Client(runner) as client,
