@@ -1,4 +1,4 @@
-"""greenopt: feasibility-aware scheduling of training jobs across renewable-powered micro-datacenters."""
+"""greenopt: feasibility-aware scheduling of AI training across renewable micro-datacenters."""
 
 import importlib.metadata
 

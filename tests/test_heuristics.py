@@ -31,8 +31,13 @@ def two_sites(checkpoint_gb: float, bandwidth: float = 10.0, deadline_h=None) ->
         Site("sunny", gpus=1, renewable_kw=2.0, profile="sun", pue=1.0),
     )
     job = Job(
-        "j", power_kw=0.5, work_h=1.0, checkpoint_gb=checkpoint_gb, arrival_h=0.0,
-        origin="dark", deadline_h=deadline_h,
+        "j",
+        power_kw=0.5,
+        work_h=1.0,
+        checkpoint_gb=checkpoint_gb,
+        arrival_h=0.0,
+        origin="dark",
+        deadline_h=deadline_h,
     )
     return Instance(params, sites, (Link("dark", "sunny", bandwidth, 0.0),), (job,), traces)
 
