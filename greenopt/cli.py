@@ -155,7 +155,9 @@ def _frame_table(frame, formats: dict[str, str]):
     for row in frame.itertuples(index=False):
         cells = []
         for col, value in zip(frame.columns, row, strict=True):
-            if isinstance(value, bool):
+            if value is None or (isinstance(value, float) and value != value):
+                cells.append("–")
+            elif isinstance(value, bool):
                 cells.append("yes" if value else "no")
             elif isinstance(value, float):
                 cells.append(format(value, formats.get(col, ".4g")))

@@ -9,11 +9,12 @@ from pathlib import Path
 import pandas as pd
 
 from greenopt.instance import Instance
+from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
 from greenopt.runner import RunResult, run_policy
 from greenopt.schedule import write_csv_atomic
 
-#: Columns of the comparison table, in order (SPEC §5 names).
+#: Columns of the comparison table, in order (SPEC §5 names, then the common objective).
 TABLE_METRICS = (
     "nre_kwh",
     "renewable_share",
@@ -29,6 +30,8 @@ TABLE_METRICS = (
     "deadline_misses",
     "solve_s",
     "mip_gap",
+    "objective",
+    "dual_bound",
 )
 
 
@@ -58,13 +61,30 @@ def compare(
     specs: Sequence[PolicySpec],
     on_result: Callable[[PolicySpec, RunResult], None] | None = None,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
-    """Run every policy; return the metrics table (one row per policy) and the runs by label."""
+    """Run every policy; return the metrics table (one row per policy) and the runs by label.
+
+    Every valid schedule is also scored with the MILP's objective at its default settings
+    (``objective``: non-renewable energy + slowdown_weight · flow delay + terminal and deadline
+    penalties), so heuristics and solvers compare on one scale; solver policies add their
+    ``dual_bound`` (a lower bound on their own objective)."""
     results: dict[str, RunResult] = {}
     rows = []
+    scoring = ModelSettings()
     for spec in specs:
         result = run_policy(instance, make_policy(spec.name, **spec.settings))
         results[spec.label] = result
-        rows.append({"policy": spec.label, "valid": result.simulation.valid, **result.metrics})
+        objective = None
+        if result.simulation.valid:
+            objective = schedule_objective(instance, result.schedule, result.simulation, scoring)
+        rows.append(
+            {
+                "policy": spec.label,
+                "valid": result.simulation.valid,
+                **result.metrics,
+                "objective": objective,
+                "dual_bound": result.info.get("dual_bound"),
+            }
+        )
         if on_result is not None:
             on_result(spec, result)
     return pd.DataFrame(rows).set_index("policy"), results
