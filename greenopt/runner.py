@@ -51,17 +51,18 @@ class RunResult:
         }
 
     def write(self, folder: str | Path) -> None:
-        """``assignment.csv``, ``migrations.csv`` and ``metrics.json`` (SPEC §5 names, plus
-        ``policy``, ``settings`` and the policy's ``info``), each written atomically."""
+        """``assignment.csv``, ``migrations.csv`` and ``metrics.json``, each written atomically.
+
+        ``metrics.json`` holds ``policy``, ``settings``, the SPEC §5 metrics under their names, and
+        ``info``: what the policy reported beyond them (wall time; for solvers the dual bound,
+        status, objective, model size, per-step records). An invalid schedule has no metrics but
+        its ``violations``."""
         folder = Path(folder)
         self.schedule.write(folder)
-        payload = {
-            "policy": self.policy,
-            "settings": self.settings,
-            **self.metrics,
-            "valid": self.simulation.valid,
-            "info": self.info,
+        payload = {"policy": self.policy, "settings": self.settings, **self.metrics}
+        payload["info"] = {
             "wall_s": self.wall_s,
+            **{k: v for k, v in self.info.items() if k not in SOLVER_METRICS},
         }
         if not self.simulation.valid:
             payload["violations"] = self.simulation.to_json()["violations"]
