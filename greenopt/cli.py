@@ -260,10 +260,35 @@ def solve(
             pd.DataFrame([metrics]).T.reset_index().set_axis(["metric", "value"], axis=1), {}
         )
     )
+    note = solver_note(result.info)
+    if note:
+        console.print(note)
     if not result.simulation.valid:
         console.print("[red]schedule INVALID[/]")
         raise typer.Exit(1)
     console.print(f"wrote {out}/assignment.csv, migrations.csv, metrics.json")
+
+
+def solver_note(info: dict) -> str | None:
+    """One line on how a solver policy ended: proven, stopped at its time limit with an incumbent,
+    or (rolling) how many steps did so or fell back to the greedy policy."""
+    status = info.get("solver_status")
+    gap = info.get("mip_gap")
+    gap_text = f"{100 * gap:.2f} %" if gap is not None else "unknown"
+    if status == "time_limit":
+        return (
+            f"time limit reached: using the best schedule found (gap {gap_text}, dual bound "
+            f"{info.get('dual_bound'):.6g})"
+        )
+    if status == "optimal":
+        return f"solved to the requested gap ({gap_text}; dual bound {info.get('dual_bound'):.6g})"
+    if "steps" in info:
+        return (
+            f"{info['steps']} steps: {info.get('time_limit_steps', 0)} stopped at their time "
+            f"limit with an incumbent, {info.get('fallback_steps', 0)} fell back to "
+            f"feasibility_greedy; median step gap {gap_text}"
+        )
+    return None
 
 
 #: The default line-up of ``greenopt compare``: every heuristic, the offline MILP and the rolling
@@ -311,7 +336,11 @@ def compare(
     def progress(spec, result) -> None:
         limit = result.settings.get("time_limit_s")
         limit_text = f", time limit {limit:g} s" if limit is not None else ""
-        console.print(f"  {spec.label}: done in {result.wall_s:.1f} s{limit_text}")
+        note = solver_note(result.info)
+        console.print(
+            f"  {spec.label}: done in {result.wall_s:.1f} s{limit_text}"
+            + (f" — {note}" if note else "")
+        )
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
     table, results = compare(inst, specs, on_result=progress)
