@@ -275,13 +275,15 @@ def solver_note(info: dict) -> str | None:
     status = info.get("solver_status")
     gap = info.get("mip_gap")
     gap_text = f"{100 * gap:.2f} %" if gap is not None else "unknown"
+    bound = info.get("dual_bound")
+    bound_text = f"{bound:.6g}" if bound is not None else "unknown"
     if status == "time_limit":
         return (
             f"time limit reached: using the best schedule found (gap {gap_text}, dual bound "
-            f"{info.get('dual_bound'):.6g})"
+            f"{bound_text})"
         )
     if status == "optimal":
-        return f"solved to the requested gap ({gap_text}; dual bound {info.get('dual_bound'):.6g})"
+        return f"solved to the requested gap ({gap_text}; dual bound {bound_text})"
     if "steps" in info:
         return (
             f"{info['steps']} steps: {info.get('time_limit_steps', 0)} stopped at their time "
