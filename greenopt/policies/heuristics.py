@@ -196,31 +196,17 @@ class StaticPolicy(GreedyPolicy):
     name = "static"
 
 
-def _jobs_kw(engine: GreedyEngine, t: int) -> np.ndarray:
-    """Power (kW, with PUE) of the unfinished jobs lying at or heading to each site in slot t."""
+def _claims(engine: GreedyEngine, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """Power (kW, with PUE) and GPUs of the unfinished jobs lying at or heading to each site in
+    slot t."""
     inst = engine.inst
-    drawn = np.zeros(len(inst.sites))
+    drawn, gpus = np.zeros(len(inst.sites)), np.zeros(len(inst.sites))
     for j, state in enumerate(engine.states):
         site = state.site if state.site >= 0 else state.dst
         if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
             drawn[site] += inst.sites[site].pue * inst.jobs[j].power_kw
-    return drawn
-
-
-def _surplus(engine: GreedyEngine, t: int) -> np.ndarray:
-    """Current renewable surplus per site after idle load and the jobs lying there (kW)."""
-    idle = np.array([s.idle_kw for s in engine.inst.sites])
-    return engine.inst.renewable_kw[:, t] - idle - _jobs_kw(engine, t)
-
-
-def _gpus_claimed(engine: GreedyEngine, t: int) -> np.ndarray:
-    inst = engine.inst
-    claimed = np.zeros(len(inst.sites))
-    for j, state in enumerate(engine.states):
-        site = state.site if state.site >= 0 else state.dst
-        if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
-            claimed[site] += inst.jobs[j].gpus
-    return claimed
+            gpus[site] += inst.jobs[j].gpus
+    return drawn, gpus
 
 
 class EnergyGreedyPolicy(GreedyPolicy):
@@ -228,8 +214,9 @@ class EnergyGreedyPolicy(GreedyPolicy):
 
     def move(self, engine: GreedyEngine, t: int) -> None:
         inst = engine.inst
-        surplus = _surplus(engine, t)
-        claimed = _gpus_claimed(engine, t)
+        drawn, claimed = _claims(engine, t)
+        idle = np.array([s.idle_kw for s in inst.sites])
+        surplus = inst.renewable_kw[:, t] - idle - drawn  # current surplus after the jobs there
         gpus = np.array([s.gpus for s in inst.sites])
         for j in engine.present(t):
             if not engine.may_depart(j, t):
@@ -280,10 +267,9 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         """Move a job when a feasible move reaches a window that covers more of its remaining work
         than staying does (a job queued for a GPU gets nothing from staying)."""
         inst, dt = engine.inst, engine.dt
-        claimed = _gpus_claimed(engine, t)
+        drawn, claimed = _claims(engine, t)
         gpus = np.array([s.gpus for s in inst.sites])
         pue = np.array([s.pue for s in inst.sites])
-        drawn = _jobs_kw(engine, t)
         queued = set()  # jobs that would wait for a GPU where they lie (priority order)
         busy = np.zeros(len(inst.sites))
         for j in engine.present(t):
