@@ -1,0 +1,49 @@
+"""The ``paper`` verb (registered on the main app by :mod:`greenopt.cli`)."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+def paper(
+    out: Annotated[Path, typer.Option("--out", "-o", help="report folder")] = Path("paper"),
+    size: Annotated[
+        str, typer.Option(help="full (the committed report, ~20 min on 2 cores) or quick (~1 min)")
+    ] = "full",
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", min=1, help="Dask workers (default: cores)")
+    ] = None,
+    resume: Annotated[
+        bool, typer.Option(help="keep finished runs of an interrupted build (OUT/.work)")
+    ] = False,
+    experiments: Annotated[
+        Path | None, typer.Option(help="folder of the sweep files (default: ./experiments)")
+    ] = None,
+) -> None:
+    """Regenerate the report: run the experiments, write OUT/README.md, figures/ and tables/."""
+    from greenopt.paper.build import TemplateError, build_paper
+    from greenopt.paper.experiments import SIZES
+
+    if size not in SIZES:
+        raise typer.BadParameter(f"--size must be one of {', '.join(SIZES)}")
+    command = "greenopt paper " + shlex.join(sys.argv[2:]) if len(sys.argv) > 2 else None
+    try:
+        result = build_paper(
+            out, size, workers=workers, resume=resume, experiments=experiments, command=command
+        )
+    except (FileNotFoundError, TemplateError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    typer.echo(
+        f"wrote {result.report} ({len(result.figures)} figures, {len(result.tables)} tables) "
+        f"in {result.wall_s:.0f} s"
+    )
+
+
+def register_paper_command(app: typer.Typer) -> None:
+    app.command("paper")(paper)
