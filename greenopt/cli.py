@@ -360,3 +360,8 @@ def compare(
 from greenopt.sweep.commands import register_sweep_commands  # noqa: E402
 
 register_sweep_commands(app)
+
+# ---- the report: `paper` (greenopt/paper/commands.py) ------------------------------------------
+from greenopt.paper.commands import register_paper_command  # noqa: E402
+
+register_paper_command(app)

@@ -182,7 +182,7 @@ def section_break_even(ctx: Context) -> dict[str, str]:
     colors = dict(zip(POWERS_KW, ("tab:red", "tab:blue", "tab:green"), strict=True))
     styles = dict(zip(bws, (":", "--", "-"), strict=True))
     with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.6, 4.4))
+        fig, ax = plt.subplots(figsize=(7.8, 4.4))
         for power in POWERS_KW:
             for bw in bws:
                 y = [break_even_min(ctx, s, bw, power) for s in sizes]
@@ -206,9 +206,13 @@ def section_break_even(ctx: Context) -> dict[str, str]:
         bw_handles = [
             plt.Line2D([], [], color="black", ls=styles[b], label=f"B = {b:g} Gbps") for b in bws
         ]
-        first = ax.legend(handles=power_handles, loc="upper left", title="job IT power")
+        first = ax.legend(
+            handles=power_handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), title="job power"
+        )
         ax.add_artist(first)
-        ax.legend(handles=bw_handles, loc="lower right", title="bandwidth")
+        ax.legend(
+            handles=bw_handles, loc="upper left", bbox_to_anchor=(1.02, 0.6), title="bandwidth"
+        )
         ax.grid(True, which="both", lw=0.3, alpha=0.5)
     fig_path = ctx.figure(fig, "break_even")
 
@@ -525,16 +529,16 @@ def section_windows(ctx: Context) -> dict[str, str]:
 
 # ---- 4–5. trace-driven comparison ------------------------------------------------------------
 
-#: Metrics of the comparison tables: (column, header, unit for figure axes).
+#: Metrics of the comparison tables: (column, table header, figure axis label with unit).
 METRICS = (
-    ("nre_kwh", "NRE (kWh)", "kWh"),
-    ("renewable_share", "renewable share", "fraction"),
-    ("migrations", "migrations", "count"),
-    ("infeasible_migrations", "infeasible", "count"),
-    ("slowdown_mean", "slowdown mean", "×"),
-    ("slowdown_p95", "slowdown p95", "×"),
-    ("slowdown_std", "slowdown std", "×"),
-    ("unfinished_jobs", "unfinished", "jobs"),
+    ("nre_kwh", "NRE (kWh)", "non-renewable energy (kWh)"),
+    ("renewable_share", "renewable share", "renewable share (fraction)"),
+    ("migrations", "migrations", "migrations (count)"),
+    ("infeasible_migrations", "infeasible", "infeasible migrations (count)"),
+    ("slowdown_mean", "slowdown mean", "mean slowdown (JCT / work, ×)"),
+    ("slowdown_p95", "slowdown p95", "p95 slowdown (JCT / work, ×)"),
+    ("slowdown_std", "slowdown std", "slowdown std (JCT / work, ×)"),
+    ("unfinished_jobs", "unfinished", "unfinished jobs (count)"),
 )
 
 
@@ -578,7 +582,7 @@ def comparison_figure(
 ) -> plt.Figure:
     """Horizontal bars (mean, 95 % CI whiskers where n > 1) per policy, coloured by class; with
     ``per_seed`` the individual seeds as dots."""
-    info = {m: (h, u) for m, h, u in METRICS}
+    axis_label = {m: label for m, _, label in METRICS}
     labels = list(summary)
     with plt.rc_context(STYLE):
         fig, axes = plt.subplots(
@@ -587,9 +591,13 @@ def comparison_figure(
         for ax, m in zip(np.atleast_1d(axes), metrics, strict=True):
             y = np.arange(len(labels))
             means = [summary[k][m].mean for k in labels]
-            errs = [summary[k][m].half_width if summary[k][m].n > 1 else 0.0 for k in labels]
             colors = [CLASS_COLORS.get(POLICY_CLASSES.get(k, ""), "tab:blue") for k in labels]
-            ax.barh(y, means, xerr=errs, color=colors, alpha=0.85, capsize=3)
+            ax.barh(y, means, color=colors, alpha=0.85)
+            for i, k in enumerate(labels):
+                if summary[k][m].n > 1:
+                    ax.errorbar(
+                        means[i], i, xerr=summary[k][m].half_width, color="black", capsize=3
+                    )
             if per_seed is not None:
                 seeds = labelled(per_seed)
                 for i, k in enumerate(labels):
@@ -597,8 +605,7 @@ def comparison_figure(
                     ax.scatter(vals, np.full(len(vals), i), s=9, color="black", zorder=3)
             ax.set_yticks(y, labels if ax is np.atleast_1d(axes)[0] else [""] * len(labels))
             ax.invert_yaxis()
-            header, unit = info[m]
-            ax.set_xlabel(f"{header} ({unit})")
+            ax.set_xlabel(axis_label[m])
             ax.grid(True, axis="x", lw=0.3, alpha=0.5)
         handles = [Patch(color=c, label=k) for k, c in CLASS_COLORS.items()]
         fig.legend(handles=handles, loc="lower center", ncols=3, bbox_to_anchor=(0.5, -0.02))
@@ -832,9 +839,13 @@ def section_default(ctx: Context) -> dict[str, str]:
         for name in ANALYSED:
             s = np.sort(delays[name]["slowdown"].to_numpy())[::-1]
             ax1.plot(np.arange(1, len(s) + 1), s, marker="o", ms=3, label=name)
-        ax1.set_yscale("log")
+        top = max(float(d["slowdown"].max()) for d in delays.values())
+        if top > 3:
+            ax1.set_yscale("log")
+            ax1.yaxis.set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
+            ax1.yaxis.set_minor_formatter(plt.FuncFormatter(lambda v, _: ""))
         ax1.set_xlabel("job rank (slowest first)")
-        ax1.set_ylabel("slowdown (JCT / work, ×), log scale")
+        ax1.set_ylabel("slowdown (JCT / work, ×)")
         ax1.legend()
         ax1.grid(True, which="both", lw=0.3, alpha=0.5)
         bottom = np.zeros(len(ANALYSED))
