@@ -5,6 +5,10 @@ Notation: Δ slot length (h); j jobs, s/a/b sites, t slots of the window [t0, t_
 W_j its work_h, C_j its candidate sites; arcs x = (j, a, b, d) depart a at the start of slot d and
 arrive at b at moment m_x in slot e_x, of which u_x is left; T_x, E_x their transfer time and
 energy. Every family is one function below; :func:`build_model` lists them.
+
+t runs over the periods of the window's :class:`~greenopt.optimization.sets.PeriodGrid` (named by
+their first slot; n_t slots long, t⁻ the period before): single slots unless coarsened, when R[s,t]
+is the period's mean and sums over slots weigh a period by n_t.
 """
 
 from __future__ import annotations
@@ -45,7 +49,7 @@ def build_model(sets: WindowSets, settings: ModelSettings) -> pyo.ConcreteModel:
 
 def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     """J jobs in the window; JST = {(j,s,t): s ∈ C_j, e0 ≤ t < t_end}; JT = {(j,t): e0 ≤ t};
-    ST = sites × window slots; A = arc numbers."""
+    ST = sites × window periods; A = arc numbers."""
     jst = [(j, s, t) for j in sets.jobs for s in sets.sites[j] for t in sets.slots(j)]
     jt = [(j, t) for j in sets.jobs for t in sets.slots(j)]
     st = [(s, t) for s in range(len(sets.instance.sites)) for t in sets.window]
@@ -58,9 +62,14 @@ def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     """Mutable parameters a re-solve may update in place: R[s,t] renewable power (kW) as the
-    model believes it, rem[j] remaining work (h), at_entry[j,s] = [s = s0] where the job enters."""
-    R = sets.instance.renewable_kw
-    m.R = pyo.Param(m.ST, mutable=True, initialize={(s, t): float(R[s, t]) for s, t in m.ST})
+    model believes it (mean over the period), rem[j] remaining work (h), at_entry[j,s] = [s = s0]
+    where the job enters."""
+    R, grid = sets.instance.renewable_kw, sets.grid
+    m.R = pyo.Param(
+        m.ST,
+        mutable=True,
+        initialize={(s, t): float(R[s, t : t + grid.length(t)].mean()) for s, t in m.ST},
+    )
     m.rem = pyo.Param(
         m.J, mutable=True, initialize={j: sets.entry[j].remaining_h for j in sets.jobs}
     )
@@ -96,13 +105,13 @@ def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 
 def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """loc[j,s,t] = loc[j,s,t−1] − Σ_{x=(j,s,·,t)} mig[x] + Σ_{x=(j,·,s,·): e_x=t} mig[x], with
-    loc[j,s,e0−1] = at_entry[j,s]: the job lies at one site or is in flight."""
-    out, into, entry = sets.arcs_out, sets.arcs_in, sets.entry
+    """loc[j,s,t] = loc[j,s,t⁻] − Σ_{x=(j,s,·,t)} mig[x] + Σ_{x=(j,·,s,·): e_x=t} mig[x], with
+    loc[j,s,e0⁻] = at_entry[j,s]: the job lies at one site or is in flight."""
+    out, into, entry, prev = sets.arcs_out, sets.arcs_in, sets.entry, sets.grid.prev
 
     def rule(m, j, s, t):
         e = entry[j]
-        before = m.loc[j, s, t - 1] if t > e.slot else m.at_entry[j, s]
+        before = m.loc[j, s, prev(t)] if t > e.slot else m.at_entry[j, s]
         moves = sum(m.mig[x] for x in into.get((j, s, t), ())) - sum(
             m.mig[x] for x in out.get((j, s, t), ())
         )
@@ -154,28 +163,34 @@ def add_gpu_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_link_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """Per directed link l and slot t: Σ_x checkpoint_gb_j · |[dΔ, dΔ+T_x) ∩ slot t| / T_x · mig[x]
-    ≤ bandwidth · link_efficiency · Δ · 3600 / 8 (less transfers already under way), over the arcs
+    """Per directed link l and period t: Σ_x checkpoint_gb_j · |[dΔ, dΔ+T_x) ∩ t| / T_x · mig[x]
+    ≤ n_t · bandwidth · link_efficiency · Δ · 3600 / 8 (less transfers under way), over the arcs
     whose route uses l — the simulator's rule (SPEC §4); only where the arcs could exceed it."""
     terms: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     for x, arc in enumerate(sets.arcs):
         for li, t, gb in arc.loads:
             terms[li, t].append((x, gb))
     cap = sets.link_capacity
-    binding = sorted(k for k, xs in terms.items() if sum(gb for _, gb in xs) > cap[k])
+    grid = sets.grid
+
+    def capacity(li: int, t: int) -> float:
+        return float(cap[li, t : t + grid.length(t)].sum())
+
+    binding = sorted(k for k, xs in terms.items() if sum(gb for _, gb in xs) > capacity(*k))
     m.link_capacity = pyo.Constraint(
         binding,
-        rule=lambda m, li, t: sum(gb * m.mig[x] for x, gb in terms[li, t]) <= float(cap[li, t]),
+        rule=lambda m, li, t: sum(gb * m.mig[x] for x, gb in terms[li, t]) <= capacity(li, t),
     )
 
 
 def add_work(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """cum[j,t] = cum[j,t−1] + Δ · Σ_s run[j,s,t] (cum[j,e0−1] = 0); cum ≤ rem_j by its bound."""
-    dt, entry = sets.instance.dt_h, sets.entry
+    """cum[j,t] = cum[j,t⁻] + n_t·Δ · Σ_s run[j,s,t] (cum[j,e0⁻] = 0); cum ≤ rem_j by its bound."""
+    dt, entry, grid = sets.instance.dt_h, sets.entry, sets.grid
 
     def rule(m, j, t):
-        before = m.cum[j, t - 1] if t > entry[j].slot else 0.0
-        return m.cum[j, t] == before + dt * sum(m.run[j, s, t] for s in sets.sites[j])
+        before = m.cum[j, grid.prev(t)] if t > entry[j].slot else 0.0
+        hours = dt * grid.length(t)
+        return m.cum[j, t] == before + hours * sum(m.run[j, s, t] for s in sets.sites[j])
 
     m.work = pyo.Constraint(m.JT, rule=rule)
 
@@ -196,7 +211,7 @@ def add_grid_energy(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """Exact delay term only: rem_j · done[j,t] ≤ cum[j,t] and done[j,t] ≥ done[j,t−1]."""
+    """Exact delay term only: rem_j · done[j,t] ≤ cum[j,t] and done[j,t] ≥ done[j,t⁻]."""
     if settings.delay_term != "exact":
         return
     entry = sets.entry
@@ -206,29 +221,32 @@ def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettin
     m.done_monotone = pyo.Constraint(
         m.JT,
         rule=lambda m, j, t: (
-            m.done[j, t] >= m.done[j, t - 1] if t > entry[j].slot else pyo.Constraint.Skip
+            m.done[j, t] >= m.done[j, sets.grid.prev(t)]
+            if t > entry[j].slot
+            else pyo.Constraint.Skip
         ),
     )
 
 
 def deadline_slot(sets: WindowSets, j: int) -> int | None:
-    """Slot k containing job j's deadline D if t0·Δ < D ≤ t_end·Δ and D is after the job enters
-    (else None: deadlines beyond the window are left to the terminal penalty)."""
+    """Period k containing job j's deadline D if t0·Δ < D ≤ t_end·Δ and D is after the job enters
+    (t_end if D is the window end; else None: deadlines beyond the window are left to the terminal
+    penalty)."""
     deadline = sets.instance.jobs[j].deadline_h
     dt = sets.instance.dt_h
     if deadline is None or not sets.t0 * dt < deadline <= sets.t_end * dt + 1e-9:
         return None
     if deadline <= sets.entry[j].ready_h:
         return None
-    return slot_of_moment(deadline, dt)
+    return sets.grid.period(slot_of_moment(deadline, dt))
 
 
 def deadline_bounds(m: pyo.ConcreteModel, sets: WindowSets, j: int) -> list:
-    """Lower bounds of miss[j] for a deadline D in slot k (computing fills a slot from its start,
-    the job's entry or its checkpoint's arrival, so the work done by D in slot k is
-    min(run·Δ, D − start_k)):  rem_j − cum[j,k]  (if k < t_end)  and
-    rem_j − cum[j,k−1] − (D − start_k) + Σ_{x arriving in slot k} min(D − kΔ, m_x − kΔ)·mig[x],
-    start_k = max(kΔ, ready_h) in the entry slot, kΔ otherwise (cum = 0 before e0)."""
+    """Lower bounds of miss[j] for a deadline D in period k (the work done by D in period k is at
+    most D − start_k, computing starting no earlier than the period, the job's entry or its
+    checkpoint's arrival):  rem_j − cum[j,k]  (if k < t_end)  and
+    rem_j − cum[j,k⁻] − (D − start_k) + Σ_{x arriving in period k} min(D − kΔ, m_x − kΔ)·mig[x],
+    start_k = max(kΔ, ready_h) in the entry period, kΔ otherwise (cum = 0 before e0)."""
     dt, entry, arcs = sets.instance.dt_h, sets.entry[j], sets.arcs
     k, deadline = deadline_slot(sets, j), sets.instance.jobs[j].deadline_h
 
@@ -240,7 +258,8 @@ def deadline_bounds(m: pyo.ConcreteModel, sets: WindowSets, j: int) -> list:
         min(deadline - k * dt, arcs[x].arrive_h - k * dt) * m.mig[x]
         for x in sets.arcs_into_slot.get((j, k), ())
     )
-    bounds = [m.rem[j] - cum(k - 1) - max(0.0, deadline - start) + late]
+    before = sets.grid.prev(k) if k < sets.t_end else sets.grid.starts[-1]
+    bounds = [m.rem[j] - cum(before) - max(0.0, deadline - start) + late]
     if k < sets.t_end:
         bounds.append(m.rem[j] - cum(k))
     return bounds
@@ -258,13 +277,14 @@ def add_deadlines(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 
 def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """min Δ·Σ g + Σ E_x·mig[x] + slowdown_weight·delay + Σ_j price_j·(rem_j − cum[j,t_end−1])
+    """min Δ·Σ n_t·g + Σ E_x·mig[x] + slowdown_weight·delay + Σ_j price_j·(rem_j − cum[j,last])
     + deadline_price · Σ miss, with delay (over slots from the job's arrival, or t0, to t_end;
     cum = 0 before e0):
-    flow:  Σ_j (Δ/W_j) Σ_t (rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t (1 − done[j,t])."""
-    inst, dt, last = sets.instance, sets.instance.dt_h, sets.t_end - 1
+    flow:  Σ_j (Δ/W_j) Σ_t n_t·(rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t n_t·(1 − done[j,t])."""
+    inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
+    last, n = grid.starts[-1], grid.length
     prices = terminal_prices(inst, settings)
-    m.energy_kwh = pyo.Expression(expr=dt * pyo.quicksum(m.g[s, t] for s, t in m.ST))
+    m.energy_kwh = pyo.Expression(expr=dt * pyo.quicksum(n(t) * m.g[s, t] for s, t in m.ST))
     m.migration_kwh = pyo.Expression(
         expr=pyo.quicksum(arc.energy_kwh * m.mig[x] for x, arc in enumerate(sets.arcs))
     )
@@ -273,10 +293,10 @@ def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
         e, scale = sets.entry[j], dt / inst.jobs[j].work_h
         before = e.slot - e.first_delay_slot  # slots counted while not yet at a site
         if settings.delay_term == "exact":
-            delay.append(scale * (before + sum(1 - m.done[j, t] for t in sets.slots(j))))
+            delay.append(scale * (before + sum(n(t) * (1 - m.done[j, t]) for t in sets.slots(j))))
         else:
-            waiting = (before + len(sets.slots(j))) * m.rem[j]
-            delay.append(scale * (waiting - sum(m.cum[j, t] for t in sets.slots(j))))
+            waiting = (before + sets.t_end - e.slot) * m.rem[j]
+            delay.append(scale * (waiting - sum(n(t) * m.cum[j, t] for t in sets.slots(j))))
     m.delay = pyo.Expression(expr=pyo.quicksum(delay))
     m.terminal_kwh = pyo.Expression(
         expr=pyo.quicksum(float(prices[j]) * (m.rem[j] - m.cum[j, last]) for j in sets.jobs)

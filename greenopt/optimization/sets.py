@@ -6,12 +6,16 @@ window [0, n_slots) from :meth:`WindowState.initial`.
 
 Per job j the model only knows:
 
-* its entry (s0, e0, u0): the site it lies at when it enters the window, the slot it appears in and
-  the usable share of that slot; its first departure slot d0 = ⌈ready_h/Δ⌉ (≥ t0);
+* its entry (s0, e0, u0): the site it lies at when it enters the window, the period it appears in
+  and the usable share of that period; its first departure slot d0 = ⌈ready_h/Δ⌉ (≥ t0);
 * its candidate sites: s0 plus the k best others by the renewable energy it could use there;
 * its migration arcs (a, b, d): between candidate sites, departing at epochs d ≥ d0 (every m-th
   slot), arriving inside the window, and — with the feasibility filter — feasible (SPEC §3) on
   the instance's (forecast) renewable array at the arrival slot e = slot of dΔ + T_mig/3600.
+
+Time is a :class:`PeriodGrid`: the window's slots, or — with coarsening — its first slots followed
+by periods of ``factor`` slots further out (a lookahead's distant hours need less detail). Model
+indices are period starts (absolute slot numbers); without coarsening every period is one slot.
 """
 
 from __future__ import annotations
@@ -85,10 +89,46 @@ class WindowState:
         )
 
 
+class PeriodGrid:
+    """The window [t0, t_end) cut into periods: single slots in [t0, coarse_start), then periods of
+    ``factor`` slots (the last may be shorter). Periods are named by their first slot."""
+
+    def __init__(self, t0: int, t_end: int, coarse_start: int | None = None, factor: int = 1):
+        cut = t_end if coarse_start is None or factor <= 1 else max(t0, min(coarse_start, t_end))
+        self.t0, self.t_end, self.coarse_start = t0, t_end, cut
+        self.starts = [*range(t0, cut), *range(cut, t_end, max(1, factor))]
+        bounds = [*self.starts, t_end]
+        self._length = {a: b - a for a, b in zip(bounds, bounds[1:], strict=False)}
+        self._prev = dict(zip(self.starts[1:], self.starts, strict=False))
+        self._of_slot = np.repeat(self.starts, np.diff(bounds)) if self.starts else np.zeros(0, int)
+
+    def period(self, slot: int) -> int:
+        """Start of the period holding ``slot`` (t_end for slots at or past the window end)."""
+        return int(self._of_slot[slot - self.t0]) if slot < self.t_end else self.t_end
+
+    def length(self, start: int) -> int:
+        """Slots in the period starting at ``start``."""
+        return self._length[start]
+
+    def prev(self, start: int) -> int:
+        """Start of the period before (t0 − 1 before the first)."""
+        return self._prev.get(start, start - 1)
+
+    def usable(self, moment_h: float, start: int, dt_h: float) -> float:
+        """Share of the period starting at ``start`` after ``moment_h`` (1 at or before it)."""
+        length = self.length(start)
+        return float(min(1.0, max(0.0, (start + length - moment_h / dt_h) / length)))
+
+    def from_(self, slot: int) -> list[int]:
+        """Period starts from the period holding ``slot`` to the window end."""
+        first = self.period(slot)
+        return [p for p in self.starts if p >= first]
+
+
 @dataclass(frozen=True)
 class Arc:
     """Migration of job ``job`` from site ``src`` to ``dst`` departing at the start of slot
-    ``depart``; it arrives at ``arrive_h`` in slot ``arrive`` of which ``usable`` remains."""
+    ``depart``; it arrives at ``arrive_h`` in period ``arrive`` of which ``usable`` remains."""
 
     job: int
     src: int
@@ -106,7 +146,7 @@ class Arc:
 
 @dataclass(frozen=True)
 class Entry:
-    """How job j enters the window: at ``site`` in slot ``slot`` with ``usable`` of it left, from
+    """How job j enters the window: at ``site`` in period ``slot`` with ``usable`` of it left, from
     moment ``ready_h``; first possible departure ``first_depart``; delay counted from
     ``first_delay_slot``."""
 
@@ -136,19 +176,28 @@ class WindowSets:
     arcs_out: dict[tuple[int, int, int], list[int]] = field(default_factory=dict)
     arcs_in: dict[tuple[int, int, int], list[int]] = field(default_factory=dict)
     arcs_into_slot: dict[tuple[int, int], list[int]] = field(default_factory=dict)
+    grid: PeriodGrid | None = None
 
-    def slots(self, j: int) -> range:
-        """Slots in which job j may lie at a site and compute: [e0, t_end)."""
-        return range(self.entry[j].slot, self.t_end)
+    def __post_init__(self) -> None:
+        if self.grid is None:
+            self.grid = PeriodGrid(self.t0, self.t_end)
+
+    def slots(self, j: int) -> list[int]:
+        """Periods in which job j may lie at a site and compute: from e0 to the window end."""
+        return self.grid.from_(self.entry[j].slot)
 
     @property
-    def window(self) -> range:
-        return range(self.t0, self.t_end)
+    def window(self) -> list[int]:
+        """Every period of the window."""
+        return self.grid.starts
 
 
-def job_entries(instance: Instance, state: WindowState, t_end: int) -> dict[int, Entry]:
+def job_entries(
+    instance: Instance, state: WindowState, t_end: int, grid: PeriodGrid | None = None
+) -> dict[int, Entry]:
     """Entry of each unfinished job that appears before ``t_end`` (see :class:`Entry`)."""
     dt, t0 = instance.dt_h, state.t0
+    grid = grid or PeriodGrid(t0, t_end)
     if len(state.jobs) != len(instance.jobs):
         raise OptimizationError(f"state has {len(state.jobs)} jobs, instance {len(instance.jobs)}")
     entries = {}
@@ -174,13 +223,14 @@ def job_entries(instance: Instance, state: WindowState, t_end: int) -> dict[int,
         slot = max(t0, slot_of_moment(ready, dt))
         if slot >= t_end:
             continue
+        first_slot, slot = slot, grid.period(slot)
         entries[j] = Entry(
             site=js.site,
             slot=slot,
-            usable=usable_fraction(ready, slot, dt),
+            usable=grid.usable(ready, slot, dt),
             ready_h=ready,
             first_depart=max(t0, int(math.ceil(ready / dt - TIME_EPS))),
-            first_delay_slot=slot if js.status == "pending" else t0,
+            first_delay_slot=first_slot if js.status == "pending" else t0,
             remaining_h=js.remaining_h,
         )
     return entries
@@ -225,11 +275,12 @@ def make_arc(
     b: int,
     d: int,
     t_end: int,
+    grid: PeriodGrid | None = None,
 ) -> Arc | None:
     """Arc (j, a, b, d), or None if a and b are not connected, the job may not migrate or it would
     arrive at or after ``t_end``. ``feasible`` is SPEC §3 on ``windows`` (W[j, b, t], from
     :class:`WindowTable`; ``None`` = no filter, always feasible). New directed links are numbered
-    in ``link_index``."""
+    in ``link_index``. With a ``grid``, arrival and link loads are per period of it."""
     params, dt = instance.params, instance.dt_h
     job, src, dst = instance.jobs[j], instance.sites[a], instance.sites[b]
     route = network.route(src.site_id, dst.site_id)
@@ -246,13 +297,20 @@ def make_arc(
     if not feasible:  # never part of the model: skip the link bookkeeping
         return Arc(j, a, b, d, e, moment, 0.0, transfer_s, 0.0, False, ())
     volumes = transfer_volume_by_slot(job.checkpoint_gb, d, transfer_s, dt)
+    if grid is not None:  # volume per period
+        per: dict[int, float] = defaultdict(float)
+        for t, gb in volumes:
+            per[grid.period(t)] += gb
+        volumes, e = list(per.items()), grid.period(e)
+        usable = grid.usable(moment, e, dt)
+    else:
+        usable = usable_fraction(moment, e, dt)
     loads = tuple(
         (link_index.setdefault(link, len(link_index)), t, gb)
         for link in route.directed_links
         for t, gb in volumes
     )
     energy = migration_energy_kwh(params, job.checkpoint_gb, transfer_s)
-    usable = usable_fraction(moment, e, dt)
     return Arc(j, a, b, d, e, moment, usable, transfer_s, energy, feasible, loads)
 
 
@@ -266,9 +324,14 @@ def build_sets(
     feasibility_filter: bool = True,
     required_moves: tuple[tuple[int, int, int, int], ...] = (),
     network: Network | None = None,
+    coarse_start: int | None = None,
+    coarse_factor: int = 1,
 ) -> WindowSets:
     """Sparse sets for the window [state.t0, t_end) of ``instance`` (whose renewable array is what
     the model believes — actual or forecast).
+
+    From slot ``coarse_start`` on (None = never) periods are ``coarse_factor`` slots long and
+    migrations depart only at period starts (besides every m-th slot before ``coarse_start``).
 
     ``required_moves`` (job, src, dst, depart_slot) — e.g. a warm start's migrations — are added to
     the arcs (and their sites to the candidates) whatever the levers say; with the feasibility
@@ -279,8 +342,10 @@ def build_sets(
     network = network or Network(instance)
     dt = instance.dt_h
     ids = [s.site_id for s in instance.sites]
-    entries = job_entries(instance, state, t_end)
+    grid = PeriodGrid(state.t0, t_end, coarse_start, coarse_factor)
+    entries = job_entries(instance, state, t_end, grid)
     every = max(1, departure_every)
+    cut = grid.coarse_start
 
     required: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
     for j, a, b, d in required_moves:
@@ -297,12 +362,16 @@ def build_sets(
     arcs: list[Arc] = []
 
     def new_arc(j: int, a: int, b: int, d: int) -> Arc | None:
-        return make_arc(instance, network, windows, link_index, j, a, b, d, t_end)
+        return make_arc(instance, network, windows, link_index, j, a, b, d, t_end, grid)
 
+    coarse_epochs = [p for p in grid.starts if p >= cut]
     for j, entry in entries.items():
         chosen: set[tuple[int, int, int]] = set()
         first = entry.first_depart
-        epochs = range(first + (-first) % every, t_end, every)
+        epochs = [
+            *range(first + (-first) % every, cut, every),
+            *(p for p in coarse_epochs if p >= first),
+        ]
         for a in sites[j]:
             for b in sites[j]:
                 if a == b:
@@ -315,12 +384,14 @@ def build_sets(
                         arcs.append(arc)
                         chosen.add((a, b, d))
         for a, b, d in sorted(required[j] - chosen):
-            arc = new_arc(j, a, b, d) if first <= d < t_end else None
+            on_grid = d < cut or grid.period(d) == d
+            arc = new_arc(j, a, b, d) if first <= d < t_end and on_grid else None
             if arc is None or not arc.feasible:
                 raise OptimizationError(
                     f"required move of job {instance.jobs[j].job_id} {ids[a]}->{ids[b]} at slot "
                     f"{d} is not possible in this model (before the job may depart, arriving past "
-                    "the window, no route, or infeasible under the feasibility filter)"
+                    "the window, not at a period start, no route, or infeasible under the "
+                    "feasibility filter)"
                 )
             arcs.append(arc)
 
@@ -342,7 +413,7 @@ def build_sets(
                     capacity[link_index[link], t] -= vol
 
     out = WindowSets(
-        instance, state.t0, t_end, sorted(entries), entries, sites, arcs, links, capacity
+        instance, state.t0, t_end, sorted(entries), entries, sites, arcs, links, capacity, grid=grid
     )
     for i, arc in enumerate(arcs):
         out.arcs_out.setdefault((arc.job, arc.src, arc.depart), []).append(i)

@@ -41,6 +41,13 @@ class ModelSettings(PolicySettings):
         ge=0,
         description="migrations depart only at slots that are multiples of m (0 or 1 = every slot)",
     )
+    coarsen_after_h: float = Field(
+        0.0,
+        ge=0,
+        description="rolling only: hours after a window's start from which its periods are "
+        "coarse_factor slots long (0 = off; at least step_h)",
+    )
+    coarse_factor: int = Field(4, ge=1, description="slots per period in the coarse part")
     delay_term: DelayTerm = Field(
         "flow",
         description="'flow': fractional flow time Σ Δ·remaining/work_h (no binaries); 'exact': "

@@ -56,29 +56,52 @@ def start_moves(builder: ScheduleBuilder, t0: int, t_end: int) -> set[tuple[int,
     }
 
 
+def truncate_start(builder: ScheduleBuilder, cut: int) -> ScheduleBuilder:
+    """The builder's schedule without its migrations departing at or after slot ``cut`` (a coarse
+    grid cannot hold them): jobs stay where they were, and run only where the original ran them."""
+    if all(mv.depart_slot < cut for mv in builder.migrations):
+        return builder
+    kept = ScheduleBuilder(builder.instance)
+    for mv in sorted(builder.migrations, key=lambda mv: mv.depart_slot):
+        if mv.depart_slot < cut:
+            kept.add_migration(mv.job, mv.depart_slot, mv.dst, mv.transfer_s)
+    kept.run[:] = np.where(kept.site == builder.site, builder.run, 0.0)
+    return kept
+
+
 def set_start(m: pyo.ConcreteModel, sets: WindowSets, builder: ScheduleBuilder) -> None:
     """Give every variable the value the builder's schedule implies (a complete MIP start):
-    mig from its migrations, loc/run from site[j,t]/run[j,t], cum summed from the entry slot,
-    g = max(idle + pue·Σ power·run − R, 0), done = [cum ≥ rem], miss = max(0, its bounds)."""
-    inst, dt = sets.instance, sets.instance.dt_h
+    mig from its migrations, loc from the site at a period's last slot, run the mean over the
+    period's slots of run[j,t] there, cum summed from the entry period, g = max(idle +
+    pue·Σ power·run − R, 0), done = [cum ≥ rem], miss = max(0, its bounds). Migrations departing in
+    the coarse part of the grid are dropped first (:func:`truncate_start`)."""
+    inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
+    builder = truncate_start(builder, grid.coarse_start)
     moves = start_moves(builder, sets.t0, sets.t_end)
     for x, arc in enumerate(sets.arcs):
         m.mig[x].set_value(1.0 if (arc.job, arc.src, arc.dst, arc.depart) in moves else 0.0)
+    site, run = builder.site, builder.run
+
+    def mean_run(j: int, s: int, t: int) -> float:
+        n = grid.length(t)
+        return float(np.where(site[j, t : t + n] == s, run[j, t : t + n], 0.0).mean())
+
     for j, s, t in m.JST:
-        here = builder.site[j, t] == s
+        here = site[j, t + grid.length(t) - 1] == s
         m.loc[j, s, t].set_value(1.0 if here else 0.0)
-        m.run[j, s, t].set_value(float(builder.run[j, t]) if here else 0.0)
+        m.run[j, s, t].set_value(mean_run(j, s, t) if here else 0.0)
     load = np.array([[site.idle_kw] * inst.n_slots for site in inst.sites], float)
     for j in sets.jobs:
         rem, cum = pyo.value(m.rem[j]), 0.0
         for t in sets.slots(j):
-            cum = min(rem, cum + dt * float(builder.run[j, t]))
+            s = int(site[j, t + grid.length(t) - 1])
+            r = mean_run(j, s, t) if s >= 0 else 0.0
+            cum = min(rem, cum + dt * grid.length(t) * r)
             m.cum[j, t].set_value(cum)
             if hasattr(m, "done"):
                 m.done[j, t].set_value(1.0 if cum >= rem - 1e-9 else 0.0)
-            s = builder.site[j, t]
             if s >= 0:
-                load[s, t] += inst.sites[s].pue * inst.jobs[j].power_kw * builder.run[j, t]
+                load[s, t] += inst.sites[s].pue * inst.jobs[j].power_kw * r
     for s, t in m.ST:
         m.g[s, t].set_value(max(0.0, float(load[s, t]) - pyo.value(m.R[s, t])))
     for j in m.DJ:
@@ -114,18 +137,20 @@ def start_violations(m: pyo.ConcreteModel, tol: float = 1e-7) -> list[tuple[str,
 
 def read_plan(m: pyo.ConcreteModel, sets: WindowSets) -> WindowPlan:
     """The solution loaded in ``m`` as a plan: arcs with mig > 0.5, the site with loc > 0.5 and
-    the run fraction there. Running where the job does not lie (beyond TINY) is an error."""
-    n_jobs, width = len(sets.instance.jobs), sets.t_end - sets.t0
+    the run fraction there, repeated over every slot of a coarse period. Running where the job does
+    not lie (beyond TINY) is an error."""
+    n_jobs, width, t0 = len(sets.instance.jobs), sets.t_end - sets.t0, sets.t0
     site = np.full((n_jobs, width), -1)
     run = np.zeros((n_jobs, width))
     arcs = [sets.arcs[x] for x in m.A if (m.mig[x].value or 0.0) > 0.5]
+    n = sets.grid.length
     for j, s, t in m.JST:
         if (m.loc[j, s, t].value or 0.0) > 0.5:
-            site[j, t - sets.t0] = s
+            site[j, t - t0 : t - t0 + n(t)] = s
     for j, s, t in m.JST:
         value = m.run[j, s, t].value or 0.0
-        if site[j, t - sets.t0] == s:
-            run[j, t - sets.t0] = value
+        if site[j, t - t0] == s:
+            run[j, t - t0 : t - t0 + n(t)] = value
         elif value > 1e-6:
             raise OptimizationError(
                 f"solution runs job {sets.instance.jobs[j].job_id} at site {s} in slot {t} "
@@ -139,9 +164,14 @@ def apply_plan(
 ) -> None:
     """Write the plan's slots [t0, until) (default: the whole window) into ``builder``: migrations
     departing before ``until`` (transfer_s = T_mig) and repaired run fractions. The builder must
-    hold the state the window started from (earlier slots, earlier migrations)."""
+    hold the state the window started from (earlier slots, earlier migrations). Only the part of a
+    window before its coarse periods can be applied."""
     inst, dt, t0 = sets.instance, sets.instance.dt_h, sets.t0
     until = sets.t_end if until is None else min(until, sets.t_end)
+    if until > sets.grid.coarse_start:
+        raise OptimizationError(
+            f"cannot apply slots up to {until}: periods are coarse from {sets.grid.coarse_start}"
+        )
     cap = np.zeros((len(inst.jobs), sets.t_end - t0))
     for arc in plan.arcs:
         if arc.depart >= until:

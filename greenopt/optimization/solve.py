@@ -108,6 +108,13 @@ class ModelSolver:
             setattr(update, option, False)
         update.update_params = True
 
+    def update_parameters(self) -> float:
+        """Push changed mutable parameters (R, rem, at_entry) to HiGHS; returns seconds taken
+        (:meth:`solve` does this itself; timed separately it is the re-solve overhead)."""
+        started = time.perf_counter()
+        self.solver.update_params()
+        return time.perf_counter() - started
+
     def solve(self, time_limit_s: float, warm_start: bool) -> SolveReport:
         """Run HiGHS for at most ``time_limit_s`` seconds, starting from the variables' current
         values if ``warm_start``; load the best solution into the model."""
@@ -151,6 +158,8 @@ class WindowResult:
     report: SolveReport
     build_s: float
     info: dict[str, Any] = field(default_factory=dict)
+    #: the loaded persistent solver: update the model's mutable parameters, then ``solve`` again
+    solver: ModelSolver | None = None
 
 
 def solve_window(
@@ -162,20 +171,26 @@ def solve_window(
     start: ScheduleBuilder | None = None,
     budget: Budget | None = None,
     network: Network | None = None,
+    coarse_start: int | None = None,
 ) -> WindowResult:
     """Build and solve the model of window [state.t0, t_end) of ``instance`` (its renewable array
     is what the model believes). ``start`` (a schedule of the whole instance consistent with
     ``state``) warm-starts HiGHS: its migrations inside the window are added to the arcs. The
-    ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving."""
+    ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving. From
+    slot ``coarse_start`` on (None = never) periods are ``settings.coarse_factor`` slots long.
+
+    ``info`` splits the build: ``sets_s`` (index sets), ``model_s`` (Pyomo model and MIP start),
+    ``handoff_s`` (appsi handing it to HiGHS); ``build_s`` is their sum."""
     budget = budget or Budget(settings.time_limit_s)
     built = time.perf_counter()
     network = network or Network(instance)
+    cut = t_end if coarse_start is None or settings.coarse_factor <= 1 else coarse_start
     required = ()
     if start is not None:
         required = tuple(
             (mv.job, mv.src, mv.dst, mv.depart_slot)
             for mv in start.migrations
-            if state.t0 <= mv.depart_slot < t_end
+            if state.t0 <= mv.depart_slot < min(t_end, cut)
         )
     sets = build_sets(
         instance,
@@ -186,14 +201,19 @@ def solve_window(
         feasibility_filter=settings.feasibility_filter,
         required_moves=required,
         network=network,
+        coarse_start=cut if cut < t_end else None,
+        coarse_factor=settings.coarse_factor,
     )
+    sets_done = time.perf_counter()
     model = build_model(sets, settings)
     if start is not None:
         set_start(model, sets, start)
+    model_done = time.perf_counter()
     solver = ModelSolver(settings)
     solver.load(model)
+    handoff_done = time.perf_counter()
     size = model_size(model)
-    build_s = time.perf_counter() - built
+    build_s = handoff_done - built
     remaining = budget.remaining()
     if remaining < MIN_SOLVE_S:
         raise no_time_left(settings)
@@ -202,6 +222,10 @@ def solve_window(
     plan = read_plan(model, sets)
     info = {
         "build_s": build_s,
+        "sets_s": sets_done - built,
+        "model_s": model_done - sets_done,
+        "handoff_s": handoff_done - model_done,
+        "n_periods": len(sets.window),
         "solve_s": report.solve_s,
         "mip_gap": report.mip_gap,
         "dual_bound": report.dual_bound,
@@ -211,4 +235,4 @@ def solve_window(
         **size,
         "n_arcs": len(sets.arcs),
     }
-    return WindowResult(sets, model, plan, report, build_s, info)
+    return WindowResult(sets, model, plan, report, build_s, info, solver)

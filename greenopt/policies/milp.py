@@ -37,6 +37,16 @@ class MilpSettings(ModelSettings):
         "with the lowest objective among those the model can represent is used; empty = none",
     )
 
+    @field_validator("coarsen_after_h")
+    @classmethod
+    def _whole_horizon(cls, value: float) -> float:
+        if value > 0:
+            raise ValueError(
+                "coarsen_after_h is for rolling windows; the offline MILP needs every "
+                "slot of its horizon"
+            )
+        return value
+
     @field_validator("warm_start", mode="before")
     @classmethod
     def _split(cls, value: Any) -> Any:

@@ -43,6 +43,21 @@ from greenopt.schedule import (
     transfer_volume_by_slot,
 )
 
+#: Per-step solver figures kept in ``info["step_records"]``.
+STEP_KEYS = (
+    "build_s",
+    "sets_s",
+    "model_s",
+    "handoff_s",
+    "solve_s",
+    "mip_gap",
+    "objective",
+    "n_variables",
+    "n_binaries",
+    "n_constraints",
+    "n_periods",
+)
+
 
 class RollingSettings(ModelSettings):
     """Rolling-horizon settings; model levers, prices and solver options as for ``milp``
@@ -114,6 +129,9 @@ class RollingPolicy(Policy):
             if all(js.status == "finished" for js in state.jobs):
                 break
             t_end, until = min(n, t0 + look), min(n, t0 + step)
+            coarse_start = None
+            if s.coarsen_after_h > 0:
+                coarse_start = t0 + max(step, int(round(s.coarsen_after_h / dt)))
             started = time.perf_counter()
             budget = Budget(s.time_limit_s)  # the whole step: forecast, start, build, solve
             view = instance.with_renewable(
@@ -124,12 +142,17 @@ class RollingPolicy(Policy):
             record: dict[str, Any] = {"t0": t0, "greedy_s": time.perf_counter() - started}
             try:
                 result = solve_window(
-                    view, state, t_end, s, start=start, budget=budget, network=network
+                    view,
+                    state,
+                    t_end,
+                    s,
+                    start=start,
+                    budget=budget,
+                    network=network,
+                    coarse_start=coarse_start,
                 )
                 apply_plan(builder, result.sets, result.plan, until=until)
-                record.update(
-                    {k: result.info[k] for k in ("build_s", "solve_s", "mip_gap", "objective")}
-                )
+                record.update({k: result.info[k] for k in STEP_KEYS})
                 record["status"] = result.info["solver_status"]
             except OptimizationError as exc:
                 greedy_engine_at(view, builder, state).run(t0, until)

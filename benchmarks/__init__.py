@@ -1,0 +1,1 @@
+"""Performance benchmarks of greenopt's optimizer (see README.md here)."""
