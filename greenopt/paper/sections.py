@@ -8,6 +8,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -403,6 +404,14 @@ def section_time_vs_energy(ctx: Context) -> dict[str, str]:
 # ---- 3. renewable windows of the bundled traces ---------------------------------------------
 
 
+#: Horizontal box plots (``vert=False`` is deprecated from Matplotlib 3.10 on).
+HORIZONTAL = (
+    {"orientation": "horizontal"}
+    if tuple(int(x) for x in matplotlib.__version__.split(".")[:2]) >= (3, 10)
+    else {"vert": False}
+)
+
+
 def bundled_fleet(default: Instance) -> Instance:
     """The default instance's sites (capacities, PUE, idle load) over the whole block of bundled
     real profiles (28 days, 15-min slots), without jobs."""
@@ -479,7 +488,7 @@ def section_windows(ctx: Context) -> dict[str, str]:
         fig, ax = plt.subplots(figsize=(7.0, 3.9))
         names = [s.site_id for s in default.sites]
         data = [lengths[n] for n in names]
-        ax.boxplot(data, vert=False, whis=(5, 95), showfliers=False)
+        ax.boxplot(data, whis=(5, 95), showfliers=False, **HORIZONTAL)
         rng = np.random.default_rng(0)
         for i, w in enumerate(data, start=1):
             ax.scatter(w, i + rng.uniform(-0.18, 0.18, len(w)), s=6, alpha=0.5, color="tab:blue")
