@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pyomo.environ as pyo
 import pytest
 
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.network import Network
 from greenopt.optimization import (
     JobState,
+    ModelSettings,
     OptimizationError,
     WindowState,
     build_sets,
@@ -24,6 +26,7 @@ from greenopt.optimization import (
     solve_window,
 )
 from greenopt.optimization.model import build_model
+from greenopt.optimization.sets import PeriodGrid
 from greenopt.optimization.solution import (
     apply_plan,
     builder_from_schedule,
@@ -423,3 +426,71 @@ def test_no_departure_before_the_checkpoint_has_arrived():
     solver.load(model)
     with pytest.raises(OptimizationError, match="infeasible"):
         solver.solve(5.0, warm_start=False)
+
+
+# ---- coarse periods further out in a window -----------------------------------------------------
+
+
+def test_period_grid_cuts_the_window_into_fine_slots_then_coarse_periods():
+    grid = PeriodGrid(10, 29, coarse_start=14, factor=4)
+    assert grid.starts == [10, 11, 12, 13, 14, 18, 22, 26]
+    assert [grid.length(p) for p in grid.starts] == [1, 1, 1, 1, 4, 4, 4, 3]
+    assert (grid.period(13), grid.period(17), grid.period(28), grid.period(29)) == (13, 14, 26, 29)
+    assert (grid.prev(10), grid.prev(14), grid.prev(18)) == (9, 13, 14)
+    assert grid.usable(15.0, 14, 1.0) == 0.75  # 3 of the period's 4 slots remain
+    assert grid.usable(11.5, 11, 1.0) == 0.5
+    assert PeriodGrid(10, 29, coarse_start=14, factor=1).starts == list(range(10, 29))
+
+
+@pytest.mark.parametrize(("coarse_start", "delay"), [(None, 1.5), (2, 1.25)])
+def test_coarse_periods_weigh_energy_and_delay_by_their_length(coarse_start, delay):
+    # constant 1 kW of renewables, a 4 h job arriving at 0: it runs slots 0-3 at no grid cost.
+    # Flow delay Σ_t n_t·(4 − cum_t)/4 h: fine (3+2+1+0)/4 = 1.5; with periods [0],[1],[2,4),...
+    # cum is counted at a period's end: (3 + 2 + 2·0)/4 = 1.25.
+    inst = make_instance({"A": [1.0] * 8}, [job(work_h=4.0)], slowdown_weight=2.0)
+    settings = ModelSettings(candidate_sites=0, departure_every=1, mip_rel_gap=0.0, coarse_factor=2)
+    result = solve_window(inst, WindowState.initial(inst), 8, settings, coarse_start=coarse_start)
+    assert result.report.objective == pytest.approx(2.0 * delay)
+    assert result.info["n_periods"] == (8 if coarse_start is None else 5)
+    np.testing.assert_allclose(result.plan.run[0], [1, 1, 1, 1, 0, 0, 0, 0])
+
+
+def test_coarse_energy_uses_the_period_mean_and_only_fine_slots_can_be_applied():
+    # renewables 2,0,2,0 kW in slots 4-7, a 2 h job arriving at 4: the period [4,8) has mean 1 kW,
+    # so running half of it (2 h of work) costs nothing in the coarse model.
+    inst = make_instance({"A": [0.0] * 4 + [2.0, 0.0, 2.0, 0.0]}, [job(work_h=2.0, arrival_h=4)])
+    settings = ModelSettings(candidate_sites=0, departure_every=1, mip_rel_gap=0.0, coarse_factor=4)
+    result = solve_window(inst, WindowState.initial(inst), 8, settings, coarse_start=4)
+    assert pyo.value(result.model.energy_kwh) == pytest.approx(0.0)
+    np.testing.assert_allclose(result.plan.run[0, 4:], [0.5] * 4)
+    builder = ScheduleBuilder(inst)
+    apply_plan(builder, result.sets, result.plan, until=4)
+    with pytest.raises(OptimizationError, match="coarse from 4"):
+        apply_plan(ScheduleBuilder(inst), result.sets, result.plan, until=5)
+
+
+def test_warm_start_on_a_coarse_grid_drops_later_moves_and_stays_feasible():
+    inst = random_instance(2)
+    builder = builder_from_schedule(inst, make_policy("energy_greedy").plan(inst).schedule)
+    assert any(mv.depart_slot >= 8 for mv in builder.migrations)  # some moves to drop
+    settings = ModelSettings(candidate_sites=0, departure_every=1, coarse_factor=4)
+    required = tuple(
+        (mv.job, mv.src, mv.dst, mv.depart_slot) for mv in builder.migrations if mv.depart_slot < 8
+    )
+    sets = build_sets(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        required_moves=required,
+        coarse_start=8,
+        coarse_factor=4,
+        feasibility_filter=False,
+    )
+    model = build_model(sets, settings)
+    set_start(model, sets, builder)
+    assert start_violations(model, tol=1e-6) == []
+
+
+def test_offline_milp_refuses_coarse_periods():
+    with pytest.raises(ValueError, match="rolling windows"):
+        MilpPolicy(coarsen_after_h=2.0)

@@ -126,3 +126,16 @@ def test_forecasters_observe_the_past_and_vary_the_future():
     assert np.array_equal(first, again)  # seeded
     assert np.array_equal(first[:, :10], actual[:, :10])
     assert not np.array_equal(first[:, 10:], actual[:, 10:])
+
+
+def test_rolling_with_coarse_periods_further_out_is_valid_and_smaller():
+    inst = random_instance(5)
+    common = dict(forecast="noisy", step_h=1.0, lookahead_h=8.0, candidate_sites=0)
+    fine = RollingPolicy(**common).plan(inst)
+    coarse = RollingPolicy(**common, coarsen_after_h=2.0, coarse_factor=4).plan(inst)
+    sim = simulate(inst, coarse.schedule)
+    assert sim.valid, sim.violations
+    first_fine, first_coarse = fine.info["step_records"][0], coarse.info["step_records"][0]
+    assert first_coarse["n_periods"] < first_fine["n_periods"]
+    assert first_coarse["n_variables"] < first_fine["n_variables"]
+    assert coarse.info["coarsen_after_h"] == 2.0 and coarse.info["fallback_steps"] == 0

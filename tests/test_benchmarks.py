@@ -1,0 +1,31 @@
+"""Smoke test of the benchmark script on the tiny size (no timing assertions)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repo root holds benchmarks/
+
+from benchmarks.registry import SIZES  # noqa: E402
+from benchmarks.run import COLUMNS, main  # noqa: E402
+
+
+def test_benchmark_writes_one_row_per_size_and_policy(tmp_path, capsys):
+    out = tmp_path / "bench.csv"
+    args = ["--sizes", "tiny", "--policies", "milp,rolling", "--in-process"]
+    main([*args, "--set", '{"time_limit_s": 5}', "--out", str(out)])
+    table = pd.read_csv(out)
+    assert list(table.columns) == [*COLUMNS, "machine"]
+    assert table.policy.tolist() == ["milp", "rolling"]
+    assert table.valid.all()
+    assert (table.slots == SIZES["tiny"].days * 96).all()
+    assert (table.n_binaries > 0).all() and (table.peak_rss_mib > 0).all()
+    rolling = table.iloc[1]
+    assert rolling.steps == 24 and rolling.step_gap_p50 <= rolling.step_gap_max
+    assert rolling.param_update_s > 0 and rolling.step_rebuild_s > 0
+    assert "tiny/rolling" in capsys.readouterr().out
+    main([*args[:3], "milp", "--in-process", "--set", '{"time_limit_s": 5}', "--out", str(out)])
+    assert len(pd.read_csv(out)) == 3  # appended, so runs can be compared
