@@ -22,7 +22,8 @@ def paper(
         bool, typer.Option(help="keep finished runs of an interrupted build (OUT/.work)")
     ] = False,
     experiments: Annotated[
-        Path | None, typer.Option(help="folder of the sweep files (default: ./experiments)")
+        Path | None,
+        typer.Option(help="folder of the sweep files (default: experiments/ of this source tree)"),
     ] = None,
 ) -> None:
     """Regenerate the report: run the experiments, write OUT/README.md, figures/ and tables/."""
