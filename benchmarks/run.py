@@ -132,8 +132,11 @@ def param_update_cost(instance: Any, settings: Any) -> dict[str, float]:
     return {"param_update_s": update_s, "step_rebuild_s": result.build_s}
 
 
-def run_case(size_name: str, policy_key: str, overrides: dict[str, Any]) -> dict[str, Any]:
-    """Run one (size, policy) in this process; one CSV row."""
+def run_case(
+    size_name: str, policy_key: str, overrides: dict[str, Any], steps_out: Path | None = None
+) -> dict[str, Any]:
+    """Run one (size, policy) in this process; one CSV row (and, for rolling, its step records
+    appended to ``steps_out``)."""
     from greenopt.policies import make_policy
     from greenopt.simulator import simulate
 
@@ -159,6 +162,11 @@ def run_case(size_name: str, policy_key: str, overrides: dict[str, Any]) -> dict
     }
     if run.policy == "rolling":
         row.update(rolling_columns(info, policy.settings.time_limit_s))
+        if steps_out is not None:  # every step's record, for the distributions
+            frame = pd.DataFrame(info["step_records"]).assign(size=size_name, policy=policy_key)
+            old = pd.read_csv(steps_out) if steps_out.exists() else None
+            frame = frame if old is None else pd.concat([old, frame], ignore_index=True)
+            frame.to_csv(steps_out, index=False)
         row.update(param_update_cost(instance, policy.settings))
     else:
         row.update(
@@ -173,9 +181,13 @@ def run_case(size_name: str, policy_key: str, overrides: dict[str, Any]) -> dict
     return row
 
 
-def run_isolated(size: str, policy: str, overrides: dict[str, Any]) -> dict[str, Any]:
+def run_isolated(
+    size: str, policy: str, overrides: dict[str, Any], steps_out: Path | None = None
+) -> dict[str, Any]:
     """:func:`run_case` in a fresh Python process (``--case``), for its own peak RSS."""
     command = [sys.executable, "-m", "benchmarks.run", "--case", size, policy]
+    if steps_out is not None:
+        command += ["--steps", str(steps_out.resolve())]
     done = subprocess.run(
         [*command, "--set", json.dumps(overrides)],
         capture_output=True,
@@ -201,12 +213,13 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--policies", default="milp,rolling", help=f"of {list(POLICIES)}")
     parser.add_argument("--set", default="{}", help="JSON settings overriding the registry's")
     parser.add_argument("--out", type=Path, default=None, help="CSV to write (appended to)")
+    parser.add_argument("--steps", type=Path, default=None, help="CSV of every rolling step")
     parser.add_argument("--in-process", action="store_true", help="no subprocess per run")
     parser.add_argument("--case", nargs=2, metavar=("SIZE", "POLICY"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     overrides = json.loads(args.set)
     if args.case:  # child of run_isolated: one JSON row on stdout
-        print(json.dumps(run_case(*args.case, overrides)))
+        print(json.dumps(run_case(*args.case, overrides, args.steps)))
         return pd.DataFrame()
     rows = []
     for size in args.sizes.split(","):
@@ -214,7 +227,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             if size not in SIZES or policy not in POLICIES:
                 parser.error(f"unknown size {size!r} or policy {policy!r}")
             runner = run_case if args.in_process else run_isolated
-            row = runner(size, policy, overrides)
+            row = runner(size, policy, overrides, args.steps)
             row["machine"] = machine()
             rows.append(row)
             print(f"{size} {policy}: wall {row['wall_s']:.1f} s", file=sys.stderr, flush=True)

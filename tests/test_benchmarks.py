@@ -14,9 +14,9 @@ from benchmarks.run import COLUMNS, main  # noqa: E402
 
 
 def test_benchmark_writes_one_row_per_size_and_policy(tmp_path, capsys):
-    out = tmp_path / "bench.csv"
+    out, steps = tmp_path / "bench.csv", tmp_path / "steps.csv"
     args = ["--sizes", "tiny", "--policies", "milp,rolling", "--in-process"]
-    main([*args, "--set", '{"time_limit_s": 5}', "--out", str(out)])
+    main([*args, "--set", '{"time_limit_s": 5}', "--out", str(out), "--steps", str(steps)])
     table = pd.read_csv(out)
     assert list(table.columns) == [*COLUMNS, "machine"]
     assert table.policy.tolist() == ["milp", "rolling"]
@@ -27,5 +27,8 @@ def test_benchmark_writes_one_row_per_size_and_policy(tmp_path, capsys):
     assert rolling.steps == 24 and rolling.step_gap_p50 <= rolling.step_gap_max
     assert rolling.param_update_s > 0 and rolling.step_rebuild_s > 0
     assert "tiny/rolling" in capsys.readouterr().out
+    records = pd.read_csv(steps)
+    assert len(records) == 24 and set(records.policy) == {"rolling"}
+    assert records.mip_gap.median() == rolling.step_gap_p50
     main([*args[:3], "milp", "--in-process", "--set", '{"time_limit_s": 5}', "--out", str(out)])
     assert len(pd.read_csv(out)) == 3  # appended, so runs can be compared

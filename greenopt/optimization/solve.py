@@ -30,9 +30,9 @@ MIN_SOLVE_S = 0.05
 
 def reserve_s(n_variables: int, remaining_s: float) -> float:
     """Time kept back from HiGHS for reading the solution back (≈ 0.7 s for 100k variables) and for
-    HiGHS overrunning its limit while a large LP finishes (measured up to ≈ 3 s at 80k variables):
-    0.2 s + 30 µs per variable, at most a tenth of what is left."""
-    return min(0.1 * remaining_s, 0.2 + 3e-5 * n_variables)
+    HiGHS overrunning its limit while a large LP finishes (measured up to ≈ 3 s at 80k variables,
+    ≈ 0.5 s at 9k): 0.2 s + 30 µs per variable, at most a fifth of what is left."""
+    return min(0.2 * remaining_s, 0.2 + 3e-5 * n_variables)
 
 
 def no_time_left(settings: ModelSettings) -> OptimizationError:
@@ -76,7 +76,7 @@ class ModelSolver:
 
     def __init__(self, settings: ModelSettings):
         self.settings = settings
-        self.solver = Highs()
+        self.solver = Highs(only_child_vars=True)  # every variable is the model's: add at once
         if not self.solver.available():
             raise OptimizationError("HiGHS (highspy) is not available")
         config = self.solver.config
