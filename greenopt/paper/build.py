@@ -146,7 +146,9 @@ def build_paper(
         values |= new
         print(f"[paper] {section.__name__}: {time.perf_counter() - t:.1f} s", file=stream)
     wall = time.perf_counter() - t0
-    values |= provenance(ctx, size, wall, load_start, command or f"greenopt paper --out {out}")
+    values |= provenance(
+        ctx, size, wall, load_start, command or f"greenopt paper --out {out}", resume
+    )
     text = fill(template_text(), values)
     write_text_atomic(text, stage / REPORT)
     problems = check_report(stage)
@@ -200,7 +202,12 @@ def code_version() -> str:
 
 
 def provenance(
-    ctx: Context, size: str, wall_s: float, load_start: float | None, command: str
+    ctx: Context,
+    size: str,
+    wall_s: float,
+    load_start: float | None,
+    command: str,
+    resumed: bool = False,
 ) -> dict[str, str]:
     import greenopt
 
@@ -228,7 +235,14 @@ def provenance(
         "build_wall": f"{wall_s / 60:.1f} min ({wall_s:.0f} s)",
         "budget_text": (
             f"The {size} build is designed to finish within {fmt(budget / 60)} min on 2 cores; "
-            f"this one took {wall_s / 60:.1f} min ({within} that bound). Solver budgets per "
+            f"this one took {wall_s / 60:.1f} min ({within} that bound)"
+            + (
+                ", but it resumed an earlier build (finished runs were reused), so its wall time "
+                "does not measure a build from scratch. "
+                if resumed
+                else ". "
+            )
+            + "Solver budgets per "
             "experiment are in the sweep files (MILP time limits, rolling-horizon limits per "
             "step); the sweeps ran on an embedded Dask cluster of one worker process per core "
             "(size full) or in this process (size quick)."

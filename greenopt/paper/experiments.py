@@ -32,7 +32,7 @@ SIZES: tuple[str, ...] = ("full", "quick")
 EXPERIMENTS: dict[str, str] = {
     "generated": "paper_generated.toml",
     "bandwidth": "bandwidth.toml",
-    "forecast": "forecast.toml",
+    "forecast": "paper_forecast.toml",
     "default": "paper_default.toml",
     "noisy": "paper_noisy.toml",
     "slowdown": "slowdown.toml",

@@ -134,6 +134,17 @@ POLICY_CLASSES: dict[str, str] = {
     "rolling (perfect)": "feasibility-aware",
     "rolling (persistence)": "feasibility-aware",
 }
+#: One colour per policy variant in line plots (hues follow the class).
+POLICY_COLORS = {
+    "static": "dimgrey",
+    "pause_greedy": "black",
+    "energy_greedy": "tab:orange",
+    "milp (no filter)": "tab:brown",
+    "feasibility_greedy": "tab:green",
+    "feasibility_greedy (noisy)": "yellowgreen",
+    "milp": "tab:blue",
+    "rolling (noisy)": "tab:purple",
+}
 CLASS_COLORS = {
     "no migration": "tab:grey",
     "energy-driven": "tab:orange",
