@@ -1000,6 +1000,8 @@ def section_default(ctx: Context) -> dict[str, str]:
         "d_mig_fg": fmt(val(fg, "migrations")),
         "d_inf_eg": fmt(val(eg, "infeasible_migrations")),
         "d_inf_milp_nf": fmt(val("milp (no filter)", "infeasible_migrations")),
+        "d_inf_fg": fmt(val(fg, "infeasible_migrations")),
+        "d_mig_milp_nf": fmt(val("milp (no filter)", "migrations")),
         "fig_delays_default": delay_fig,
         "default_name": inst.name,
         "delay_table": md_table(pd.DataFrame(md_dec)),
@@ -1237,6 +1239,8 @@ def section_bandwidth(ctx: Context) -> dict[str, str]:
         bw_thin_std_fg=cell("feasibility_greedy", big, thin, "slowdown_std"),
         bw_thin_nre_eg=cell("energy_greedy", big, thin, "nre_kwh"),
         bw_thin_nre_fg=cell("feasibility_greedy", big, thin, "nre_kwh"),
+        bw_thin_inf_eg=cell("energy_greedy", big, thin, "infeasible_migrations"),
+        bw_thin_mig_eg=cell("energy_greedy", big, thin, "migrations"),
     )
     stable_cells = [
         (s, b)
@@ -1675,18 +1679,21 @@ def stability_paragraph(ctx: Context) -> str:
         )
     (w_lo, w_hi), (s_lo, s_hi) = f["to_w"], f["to_std"]
     eg_std = f["d_std"]["energy_greedy"]
+    relation = {
+        "higher": "still above",
+        "lower": "below",
+    }.get(compare_word(s_hi, eg_std), "about equal to")
     text.append(
         "The MILP prices the mean delay (flow time), not its spread: its slowdown std goes from "
-        f"{fmt(s_lo)} at slowdown weight {fmt(w_lo)} to {fmt(s_hi)} at {fmt(w_hi)}, "
-        f"{compare_word(s_hi, eg_std).replace('about equal', 'about equal to')} "
-        f"{'than ' if compare_word(s_hi, eg_std) != 'about equal' else ''}"
-        f"`energy_greedy`'s {fmt(eg_std)} even at the highest weight."
+        f"{fmt(s_lo)} at slowdown weight {fmt(w_lo)} to {fmt(s_hi)} at {fmt(w_hi)}, {relation} "
+        f"`energy_greedy`'s {fmt(eg_std)}."
     )
     word = compare_word(f["bw_thin_std_fg"], f["bw_thin_std_eg"])
     where = "the thinnest links with the largest checkpoints of the bandwidth sweep"
     if word == "lower":
         text.append(
-            f"On {where}, where energy-driven moves are slow and often infeasible, "
+            f"On {where}, where `energy_greedy` moves are slow ({fmt(f['bw_thin_inf_eg'])} of "
+            f"{fmt(f['bw_thin_mig_eg'])} infeasible), "
             f"`feasibility_greedy` is the more stable (std {fmt(f['bw_thin_std_fg'])} against "
             f"{fmt(f['bw_thin_std_eg'])}): that is where feasibility awareness pays in stability."
         )
