@@ -13,6 +13,7 @@ import pandas as pd
 import pyomo.environ as pyo
 import pytest
 
+from greenopt.feasibility import WindowTable
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.network import Network
 from greenopt.optimization import (
@@ -26,7 +27,7 @@ from greenopt.optimization import (
     solve_window,
 )
 from greenopt.optimization.model import build_model
-from greenopt.optimization.sets import PeriodGrid
+from greenopt.optimization.sets import PeriodGrid, WindowHours
 from greenopt.optimization.solution import (
     apply_plan,
     builder_from_schedule,
@@ -494,3 +495,14 @@ def test_warm_start_on_a_coarse_grid_drops_later_moves_and_stays_feasible():
 def test_offline_milp_refuses_coarse_periods():
     with pytest.raises(ValueError, match="rolling windows"):
         MilpPolicy(coarsen_after_h=2.0)
+
+
+def test_window_hours_of_the_window_jobs_equal_the_full_window_table():
+    inst = random_instance(4)
+    full = WindowTable(inst).hours
+    part = WindowHours(inst, [1, 3], t0=20)
+    for j in (1, 3):
+        for b in range(len(inst.sites)):
+            assert [part[j, b, t] for t in range(20, inst.n_slots)] == full[j, b, 20:].tolist()
+    with pytest.raises(IndexError):
+        part[1, 0, 19]

@@ -28,10 +28,11 @@ from typing import Literal
 import numpy as np
 
 from greenopt.feasibility import (
-    WindowTable,
+    TOLERANCE,
     is_feasible,
     migration_energy_kwh,
     migration_time_s,
+    window_lengths,
 )
 from greenopt.instance import Instance
 from greenopt.network import Network
@@ -87,6 +88,27 @@ class WindowState:
                 for j in instance.jobs
             ),
         )
+
+
+class WindowHours:
+    """W_b(t) (h, SPEC §3) of the given jobs at every site for slots t ≥ t0, indexed like
+    :attr:`greenopt.feasibility.WindowTable.hours` as ``[j, b, t]`` and equal to it there (a run of
+    surplus slots from t depends only on slots ≥ t), without the work for other jobs and slots."""
+
+    def __init__(self, instance: Instance, jobs: list[int], t0: int):
+        self.t0 = t0
+        self.row = {j: i for i, j in enumerate(jobs)}
+        R = instance.renewable_kw[:, t0:]
+        idle = np.array([s.idle_kw for s in instance.sites])[None, :, None]
+        pue = np.array([s.pue for s in instance.sites])[None, :, None]
+        power = np.array([instance.jobs[j].power_kw for j in jobs])[:, None, None]
+        self.hours = window_lengths(R[None, :, :] - idle >= pue * power - TOLERANCE, instance.dt_h)
+
+    def __getitem__(self, key: tuple[int, int, int]) -> float:
+        j, b, t = key
+        if t < self.t0:
+            raise IndexError(f"slot {t} is before the table's first slot {self.t0}")
+        return float(self.hours[self.row[j], b, t - self.t0])
 
 
 class PeriodGrid:
@@ -268,7 +290,7 @@ def candidate_sites(
 def make_arc(
     instance: Instance,
     network: Network,
-    windows: np.ndarray | None,
+    windows: np.ndarray | WindowHours | None,
     link_index: dict[tuple[str, str], int],
     j: int,
     a: int,
@@ -279,8 +301,9 @@ def make_arc(
 ) -> Arc | None:
     """Arc (j, a, b, d), or None if a and b are not connected, the job may not migrate or it would
     arrive at or after ``t_end``. ``feasible`` is SPEC §3 on ``windows`` (W[j, b, t], from
-    :class:`WindowTable`; ``None`` = no filter, always feasible). New directed links are numbered
-    in ``link_index``. With a ``grid``, arrival and link loads are per period of it."""
+    :class:`WindowTable` or :class:`WindowHours`; ``None`` = no filter, always feasible). New
+    directed links are numbered in ``link_index``. With a ``grid``, arrival and link loads are per
+    period of it."""
     params, dt = instance.params, instance.dt_h
     job, src, dst = instance.jobs[j], instance.sites[a], instance.sites[b]
     route = network.route(src.site_id, dst.site_id)
@@ -357,7 +380,7 @@ def build_sets(
             cands |= {a, b}
         sites[j] = sorted(cands, key=lambda s: (s != entry.site, s))
 
-    windows = WindowTable(instance).hours if feasibility_filter else None
+    windows = WindowHours(instance, sorted(entries), state.t0) if feasibility_filter else None
     link_index: dict[tuple[str, str], int] = {}
     arcs: list[Arc] = []
 
