@@ -9,21 +9,11 @@ from greenopt.policies.heuristics import HEURISTICS
 
 
 def policy_classes() -> dict[str, type[Policy]]:
-    """Every registered policy by name (solver policies are imported lazily)."""
-    classes: dict[str, type[Policy]] = dict(HEURISTICS)
-    try:
-        from greenopt.policies.milp import MilpPolicy
+    """Every registered policy by name (the solver policies are imported on first use)."""
+    from greenopt.policies.milp import MilpPolicy
+    from greenopt.policies.rolling import RollingPolicy
 
-        classes[MilpPolicy.name] = MilpPolicy
-    except ImportError:  # pragma: no cover - optimizer not installed yet
-        pass
-    try:
-        from greenopt.policies.rolling import RollingPolicy
-
-        classes[RollingPolicy.name] = RollingPolicy
-    except ImportError:  # pragma: no cover
-        pass
-    return classes
+    return {**HEURISTICS, MilpPolicy.name: MilpPolicy, RollingPolicy.name: RollingPolicy}
 
 
 def make_policy(name: str, **settings: Any) -> Policy:
