@@ -12,8 +12,6 @@ Formulas (s: seconds, h: hours):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
@@ -109,16 +107,6 @@ def max_checkpoint_gb(
     """S_max(B, W): largest checkpoint (GB) whose transfer fits in alpha of a W-hour window."""
     usable_s = params.alpha * window_h * 3600.0 - params.checkpoint_overhead_s - latency_ms / 1000
     return max(0.0, usable_s * bandwidth_gbps * params.link_efficiency / 8.0)
-
-
-@dataclass(frozen=True)
-class DomainPoint:
-    checkpoint_gb: float
-    bandwidth_gbps: float
-    transfer_s: float
-    energy_kwh: float
-    break_even_min: float
-    feasible: dict[float, bool]
 
 
 def domain_table(
