@@ -196,8 +196,9 @@ def read_schedule(folder: str | Path) -> Schedule:
     assignment = frames["assignment.csv"].copy()
     assignment["job_id"] = assignment["job_id"].str.strip()
     assignment["slot"] = pd.to_numeric(assignment["slot"], errors="coerce")
-    site = assignment["site"].str.strip()
-    assignment["site"] = site.where(site != "", None)
+    assignment["site"] = pd.Series(
+        [str(s).strip() or None for s in assignment["site"]], index=assignment.index, dtype=object
+    )
     assignment["run_fraction"] = pd.to_numeric(assignment["run_fraction"], errors="coerce")
     migrations = frames["migrations.csv"].copy()
     for col in ("job_id", "src", "dst"):
