@@ -55,29 +55,16 @@ class PolicyRun:
 #: The benchmarked configurations. ``rolling``: 24 h lookahead, 1 h step, noisy forecast, fine
 #: slots for the first 2 h then hourly periods, 3 s per step (model building included);
 #: ``milp``: the offline model with 2 minutes.
+_ROLLING = {
+    "lookahead_h": 24.0,
+    "step_h": 1.0,
+    "forecast": "noisy",
+    "time_limit_s": 3.0,
+    "mip_rel_gap": 0.01,
+}
 POLICIES: dict[str, PolicyRun] = {
     "milp": PolicyRun("milp", {"time_limit_s": 120.0, "mip_rel_gap": 0.01}),
-    "rolling": PolicyRun(
-        "rolling",
-        {
-            "lookahead_h": 24.0,
-            "step_h": 1.0,
-            "forecast": "noisy",
-            "time_limit_s": 3.0,
-            "mip_rel_gap": 0.01,
-            "coarsen_after_h": 2.0,
-            "coarse_factor": 4,
-        },
-    ),
+    "rolling": PolicyRun("rolling", {**_ROLLING, "coarsen_after_h": 2.0, "coarse_factor": 4}),
     # the same rolling policy without coarsening, for comparison
-    "rolling_fine": PolicyRun(
-        "rolling",
-        {
-            "lookahead_h": 24.0,
-            "step_h": 1.0,
-            "forecast": "noisy",
-            "time_limit_s": 3.0,
-            "mip_rel_gap": 0.01,
-        },
-    ),
+    "rolling_fine": PolicyRun("rolling", _ROLLING),
 }
