@@ -90,6 +90,11 @@ def compare(
     return pd.DataFrame(rows).set_index("policy"), results
 
 
+def file_name(label: str) -> str:
+    """A policy label as a portable file name (``rolling:step_h=2`` → ``rolling_step_h-2``)."""
+    return label.replace(":", "_").replace("=", "-")
+
+
 def write_comparison(
     instance: Instance, table: pd.DataFrame, results: dict[str, RunResult], out: Path, focus: str
 ) -> list[Path]:
@@ -99,10 +104,10 @@ def write_comparison(
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(table.reset_index(), out / "comparison.csv")
     for label, result in results.items():
-        result.write(out / "runs" / label.replace(":", "_").replace("=", "-"))
+        result.write(out / "runs" / file_name(label))
     focus_result = results[focus]
     return [
-        plots.plot_site_power(instance, focus_result, out / f"power_{focus}.png"),
-        plots.plot_gantt(instance, focus_result, out / f"gantt_{focus}.png"),
+        plots.plot_site_power(instance, focus_result, out / f"power_{file_name(focus)}.png"),
+        plots.plot_gantt(instance, focus_result, out / f"gantt_{file_name(focus)}.png"),
         plots.plot_policy_bars(table, out / "policies.png"),
     ]
