@@ -179,43 +179,29 @@ def test_bad_arguments_are_rejected(kwargs):
         generate_instance(**kwargs)
 
 
+def generate_args(days: str, out) -> list[str]:
+    return [
+        "generate",
+        "--sites",
+        "5",
+        "--jobs",
+        "12",
+        "--days",
+        days,
+        "--seed",
+        "7",
+        "--out",
+        str(out),
+    ]
+
+
 def test_cli_generate_writes_a_loadable_instance(tmp_path):
     runner = CliRunner()
     out = tmp_path / "g"
-    result = runner.invoke(
-        app,
-        [
-            "generate",
-            "--sites",
-            "5",
-            "--jobs",
-            "12",
-            "--days",
-            "2",
-            "--seed",
-            "7",
-            "--out",
-            str(out),
-        ],
-    )
+    result = runner.invoke(app, generate_args("2", out))
     assert result.exit_code == 0, result.output
     assert load_instance(out) == generate_instance(5, 12, 2, seed=7)
-    bad = runner.invoke(
-        app,
-        [
-            "generate",
-            "--sites",
-            "5",
-            "--jobs",
-            "12",
-            "--days",
-            "40",
-            "--seed",
-            "7",
-            "--out",
-            str(tmp_path / "h"),
-        ],
-    )
+    bad = runner.invoke(app, generate_args("40", tmp_path / "h"))
     assert bad.exit_code == 2 and not (tmp_path / "h").exists()
 
 
