@@ -8,6 +8,7 @@ arrive_slot). Policies usually fill a :class:`ScheduleBuilder` (arrays over jobs
 
 from __future__ import annotations
 
+import copy
 import math
 import os
 import tempfile
@@ -127,6 +128,13 @@ class ScheduleBuilder:
         origin = [self.instance.site_index[j.origin] for j in self.instance.jobs]
         self.site = np.repeat(np.array(origin, int)[:, None], n_slots, axis=1)
         self.run = np.zeros((n_jobs, n_slots))
+
+    def copy(self) -> ScheduleBuilder:
+        """An independent copy (arrays and migration list copied)."""
+        clone = copy.copy(self)
+        clone.site, clone.run = self.site.copy(), self.run.copy()
+        clone.migrations = list(self.migrations)
+        return clone
 
     def add_migration(self, job: int, depart_slot: int, dst: int, transfer_s: float) -> int:
         """Record a move departing at the start of ``depart_slot``; the job is in transit until its

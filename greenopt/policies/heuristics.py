@@ -15,7 +15,6 @@ of their site. Moves respect the links' per-slot capacity, so every greedy sched
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 
 import numpy as np
@@ -151,18 +150,6 @@ class GreedyEngine:
             state.remaining_h = max(0.0, state.remaining_h - frac * dt)
             gpus_free[state.site] -= frac * job.gpus
             load[state.site] += inst.sites[state.site].pue * job.power_kw * frac
-
-    def fork(self, policy: GreedyPolicy) -> GreedyEngine:
-        """An independent copy of the current state, driven by ``policy`` from here on."""
-        clone = copy.copy(self)
-        clone.policy = policy
-        clone.states = copy.deepcopy(self.states)
-        clone.link_load = self.link_load.copy()
-        clone.builder = copy.copy(self.builder)
-        clone.builder.site = self.builder.site.copy()
-        clone.builder.run = self.builder.run.copy()
-        clone.builder.migrations = list(self.builder.migrations)
-        return clone
 
 
 class GreedySettings(PolicySettings):

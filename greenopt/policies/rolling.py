@@ -16,7 +16,6 @@ fallback is recorded. ``time_limit_s`` is per step and covers its model building
 
 from __future__ import annotations
 
-import copy
 import time
 from typing import Any
 
@@ -102,13 +101,6 @@ def greedy_engine_at(
     return engine
 
 
-def copy_builder(builder: ScheduleBuilder) -> ScheduleBuilder:
-    clone = copy.copy(builder)
-    clone.site, clone.run = builder.site.copy(), builder.run.copy()
-    clone.migrations = list(builder.migrations)
-    return clone
-
-
 class RollingPolicy(Policy):
     """Rolling-horizon MILP on a forecast; see the module docstring."""
 
@@ -137,7 +129,7 @@ class RollingPolicy(Policy):
             view = instance.with_renewable(
                 forecaster.forecast(instance.renewable_kw, t0, dt), name=f"{instance.name}@{t0}"
             )
-            start = copy_builder(builder)
+            start = builder.copy()
             greedy_engine_at(view, start, state).run(t0, t_end)
             record: dict[str, Any] = {"t0": t0, "greedy_s": time.perf_counter() - started}
             try:
