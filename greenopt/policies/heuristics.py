@@ -252,7 +252,9 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
 
     def move(self, engine: GreedyEngine, t: int) -> None:
         """Move a job when a feasible move reaches a window that covers more of its remaining work
-        than staying does (a job queued for a GPU gets nothing from staying)."""
+        than staying does. A job queued for a GPU gets nothing from staying, so it takes any
+        feasible move to a free GPU, even where the other jobs already use the surplus: it then
+        computes instead of waiting."""
         inst, dt = engine.inst, engine.dt
         drawn, claimed = _claims(engine, t)
         gpus = np.array([s.gpus for s in inst.sites])
@@ -275,7 +277,9 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
                     self._shared_window_h(engine, j, here, t, drawn[here] - own),
                     engine.states[j].remaining_h,
                 )
-            best, best_gain = -1, 0.0
+            # a move must gain a slot of renewable running over the best so far (a queued job's
+            # first feasible move needs no gain)
+            best, best_gain = -1, -np.inf if j in queued else 0.0
             for b, site in enumerate(inst.sites):
                 if b == here or gpus[b] - claimed[b] < job.gpus:
                     continue
@@ -292,7 +296,7 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
                     continue
                 shared = self._shared_window_h(engine, j, b, e, drawn[b])
                 gain = min(shared - tau, engine.states[j].remaining_h) - stay_h
-                if gain > best_gain + dt:  # worth more than a slot of renewable running
+                if gain > best_gain + dt:
                     best, best_gain = b, gain
             if best >= 0 and engine.try_move(j, t, best):
                 claimed[here] -= job.gpus
