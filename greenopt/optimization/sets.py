@@ -346,6 +346,7 @@ def build_sets(
     departure_every: int = 1,
     feasibility_filter: bool = True,
     required_moves: tuple[tuple[int, int, int, int], ...] = (),
+    optional_moves: tuple[tuple[tuple[int, int, int, int], ...], ...] = (),
     network: Network | None = None,
     coarse_start: int | None = None,
     coarse_factor: int = 1,
@@ -358,7 +359,9 @@ def build_sets(
 
     ``required_moves`` (job, src, dst, depart_slot) — e.g. a warm start's migrations — are added to
     the arcs (and their sites to the candidates) whatever the levers say; with the feasibility
-    filter on they must be feasible, else :class:`OptimizationError`.
+    filter on they must be feasible, else :class:`OptimizationError`. Each group of
+    ``optional_moves`` (e.g. another start's migrations) is added the same way if the model can
+    hold all of its moves, and left out otherwise.
     """
     if not state.t0 < t_end <= instance.n_slots:
         raise OptimizationError(f"empty or out-of-range window [{state.t0}, {t_end})")
@@ -370,22 +373,42 @@ def build_sets(
     every = max(1, departure_every)
     cut = grid.coarse_start
 
-    required: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
-    for j, a, b, d in required_moves:
-        required[j].add((a, b, d))
-    sites: dict[int, list[int]] = {}
-    for j, entry in entries.items():
-        cands = set(candidate_sites(instance, network, j, entry, t_end, candidate_k))
-        for a, b, _ in required[j]:
-            cands |= {a, b}
-        sites[j] = sorted(cands, key=lambda s: (s != entry.site, s))
-
     windows = WindowHours(instance, sorted(entries), state.t0) if feasibility_filter else None
     link_index: dict[tuple[str, str], int] = {}
     arcs: list[Arc] = []
 
     def new_arc(j: int, a: int, b: int, d: int) -> Arc | None:
         return make_arc(instance, network, windows, link_index, j, a, b, d, t_end, grid)
+
+    def admissible(j: int, a: int, b: int, d: int) -> Arc | None:
+        """The arc of a given move if the model can hold it (levers aside), else None."""
+        if j not in entries or not entries[j].first_depart <= d < t_end:
+            return None
+        if not (d < cut or grid.period(d) == d):  # departures in coarse periods at their start
+            return None
+        arc = make_arc(instance, network, windows, {}, j, a, b, d, t_end, grid)
+        return arc if arc is not None and arc.feasible else None
+
+    required: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
+    for j, a, b, d in required_moves:
+        if admissible(j, a, b, d) is None:
+            raise OptimizationError(
+                f"required move of job {instance.jobs[j].job_id} {ids[a]}->{ids[b]} at slot "
+                f"{d} is not possible in this model (before the job may depart, arriving past "
+                "the window, not at a period start, no route, or infeasible under the "
+                "feasibility filter)"
+            )
+        required[j].add((a, b, d))
+    for group in optional_moves:
+        if all(admissible(*move) is not None for move in group):
+            for j, a, b, d in group:
+                required[j].add((a, b, d))
+    sites: dict[int, list[int]] = {}
+    for j, entry in entries.items():
+        cands = set(candidate_sites(instance, network, j, entry, t_end, candidate_k))
+        for a, b, _ in required[j]:
+            cands |= {a, b}
+        sites[j] = sorted(cands, key=lambda s: (s != entry.site, s))
 
     coarse_epochs = [p for p in grid.starts if p >= cut]
     for j, entry in entries.items():
@@ -406,17 +429,7 @@ def build_sets(
                     if arc.feasible:
                         arcs.append(arc)
                         chosen.add((a, b, d))
-        for a, b, d in sorted(required[j] - chosen):
-            on_grid = d < cut or grid.period(d) == d
-            arc = new_arc(j, a, b, d) if first <= d < t_end and on_grid else None
-            if arc is None or not arc.feasible:
-                raise OptimizationError(
-                    f"required move of job {instance.jobs[j].job_id} {ids[a]}->{ids[b]} at slot "
-                    f"{d} is not possible in this model (before the job may depart, arriving past "
-                    "the window, not at a period start, no route, or infeasible under the "
-                    "feasibility filter)"
-                )
-            arcs.append(arc)
+        arcs.extend(new_arc(j, a, b, d) for a, b, d in sorted(required[j] - chosen))
 
     links = sorted(link_index, key=link_index.__getitem__)
     capacity = np.array(

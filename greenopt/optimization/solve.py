@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,7 +22,7 @@ from greenopt.network import Network
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
 from greenopt.optimization.settings import ModelSettings
-from greenopt.optimization.solution import WindowPlan, read_plan, set_start
+from greenopt.optimization.solution import WindowPlan, read_plan, set_start, start_moves
 from greenopt.schedule import ScheduleBuilder
 
 #: HiGHS needs a little time to do anything useful; less than this left after building is refused.
@@ -148,6 +149,27 @@ class ModelSolver:
         return SolveReport(status, term.name, float(objective), bound, gap, solve_s)
 
 
+def choose_start(
+    model: pyo.ConcreteModel, sets: WindowSets, starts: Sequence[ScheduleBuilder]
+) -> tuple[int, list[float | None]]:
+    """Set the model's variables to the start with the lowest model objective among those whose
+    window migrations are all arcs of the model; returns its position and every start's objective
+    (None: not representable). The first start must be representable."""
+    arcs = {(a.job, a.src, a.dst, a.depart) for a in sets.arcs}
+    fine_end = min(sets.t_end, sets.grid.coarse_start)  # set_start drops moves in coarse periods
+    objectives: list[float | None] = []
+    for builder in starts:
+        if not start_moves(builder, sets.t0, fine_end) <= arcs:
+            objectives.append(None)
+            continue
+        set_start(model, sets, builder)
+        objectives.append(float(pyo.value(model.objective)))
+    best = min((i for i, v in enumerate(objectives) if v is not None), key=lambda i: objectives[i])
+    if best != len(starts) - 1 or objectives[-1] is None:
+        set_start(model, sets, starts[best])
+    return best, objectives
+
+
 @dataclass
 class WindowResult:
     """Everything one window solve produced."""
@@ -169,13 +191,16 @@ def solve_window(
     settings: ModelSettings,
     *,
     start: ScheduleBuilder | None = None,
+    other_starts: Sequence[ScheduleBuilder] = (),
     budget: Budget | None = None,
     network: Network | None = None,
     coarse_start: int | None = None,
 ) -> WindowResult:
     """Build and solve the model of window [state.t0, t_end) of ``instance`` (its renewable array
     is what the model believes). ``start`` (a schedule of the whole instance consistent with
-    ``state``) warm-starts HiGHS: its migrations inside the window are added to the arcs. The
+    ``state``) warm-starts HiGHS: its migrations inside the window are added to the arcs. Each of
+    ``other_starts`` whose migrations the model can hold is added the same way, and HiGHS starts
+    from whichever has the lowest model objective (``info["start"]``: 0 = ``start``). The
     ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving. From
     slot ``coarse_start`` on (None = never) periods are ``settings.coarse_factor`` slots long.
 
@@ -185,13 +210,11 @@ def solve_window(
     built = time.perf_counter()
     network = network or Network(instance)
     cut = t_end if coarse_start is None or settings.coarse_factor <= 1 else coarse_start
-    required = ()
-    if start is not None:
-        required = tuple(
-            (mv.job, mv.src, mv.dst, mv.depart_slot)
-            for mv in start.migrations
-            if state.t0 <= mv.depart_slot < min(t_end, cut)
-        )
+
+    def window_moves(builder: ScheduleBuilder) -> tuple[tuple[int, int, int, int], ...]:
+        return tuple(sorted(start_moves(builder, state.t0, min(t_end, cut))))
+
+    required = window_moves(start) if start is not None else ()
     sets = build_sets(
         instance,
         state,
@@ -200,14 +223,16 @@ def solve_window(
         departure_every=settings.departure_every,
         feasibility_filter=settings.feasibility_filter,
         required_moves=required,
+        optional_moves=tuple(window_moves(b) for b in other_starts),
         network=network,
         coarse_start=cut if cut < t_end else None,
         coarse_factor=settings.coarse_factor,
     )
     sets_done = time.perf_counter()
     model = build_model(sets, settings)
+    chosen, start_objectives = None, []
     if start is not None:
-        set_start(model, sets, start)
+        chosen, start_objectives = choose_start(model, sets, [start, *other_starts])
     model_done = time.perf_counter()
     solver = ModelSolver(settings)
     solver.load(model)
@@ -234,5 +259,7 @@ def solve_window(
         "termination": report.termination,
         **size,
         "n_arcs": len(sets.arcs),
+        "start": chosen,
+        "start_objectives": start_objectives,
     }
     return WindowResult(sets, model, plan, report, build_s, info, solver)

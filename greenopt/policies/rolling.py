@@ -5,8 +5,10 @@ Every ``step_h`` hours, at slot t0, the policy
 1. issues a forecast of the renewable power (``perfect``, ``persistence`` or ``noisy``),
 2. derives the state every job is in from what has been committed so far — where it lies or is
    heading (in-flight migrations keep their link usage), its remaining work, finished or not,
-3. solves the window [t0, t0 + lookahead) on the forecast, warm-started from the greedy plan that
-   ``feasibility_greedy`` would follow from that state,
+3. solves the window [t0, t0 + lookahead) on the forecast, warm-started from whichever scores
+   the lower model objective: the greedy plan that ``feasibility_greedy`` would follow from that
+   state, or the previous step's plan shifted (its slots from t0 on, then the greedy plan for the
+   slots it did not cover),
 4. commits the plan's first step: migrations departing in it and its run fractions.
 
 The committed schedule is what the simulator plays against the actual traces. A step whose solve
@@ -55,6 +57,8 @@ STEP_KEYS = (
     "n_binaries",
     "n_constraints",
     "n_periods",
+    "start",
+    "start_objectives",
 )
 
 
@@ -101,6 +105,27 @@ def greedy_engine_at(
     return engine
 
 
+def shift_plan(
+    instance: Instance,
+    builder: ScheduleBuilder,
+    t0: int,
+    planned: ScheduleBuilder,
+    covered: int,
+    t_end: int,
+) -> ScheduleBuilder:
+    """The previous step's plan as a start for the window [t0, t_end): ``builder`` (committed
+    before t0) with ``planned``'s migrations departing in [t0, covered) and its run fractions
+    there, then the greedy plan from ``covered`` on."""
+    out = builder.copy()
+    for mv in sorted(planned.migrations, key=lambda mv: mv.depart_slot):
+        if t0 <= mv.depart_slot < covered:
+            out.add_migration(mv.job, mv.depart_slot, mv.dst, mv.transfer_s)
+    out.run[:, t0:covered] = planned.run[:, t0:covered]
+    if covered < t_end:
+        greedy_engine_at(instance, out, state_at(instance, out, covered)).run(covered, t_end)
+    return out
+
+
 class RollingPolicy(Policy):
     """Rolling-horizon MILP on a forecast; see the module docstring."""
 
@@ -116,6 +141,7 @@ class RollingPolicy(Policy):
         network = Network(instance)
         builder = ScheduleBuilder(instance)
         steps: list[dict[str, Any]] = []
+        previous: tuple[ScheduleBuilder, int] | None = None  # last plan, and the slot it ends
         for t0 in range(0, n, step):
             state = state_at(instance, builder, t0)
             if all(js.status == "finished" for js in state.jobs):
@@ -131,6 +157,7 @@ class RollingPolicy(Policy):
             )
             start = builder.copy()
             greedy_engine_at(view, start, state).run(t0, t_end)
+            others = [] if previous is None else [shift_plan(view, builder, t0, *previous, t_end)]
             record: dict[str, Any] = {"t0": t0, "greedy_s": time.perf_counter() - started}
             try:
                 result = solve_window(
@@ -139,15 +166,20 @@ class RollingPolicy(Policy):
                     t_end,
                     s,
                     start=start,
+                    other_starts=others,
                     budget=budget,
                     network=network,
                     coarse_start=coarse_start,
                 )
+                fine_end = min(t_end, result.sets.grid.coarse_start)
+                previous = (builder.copy(), fine_end)
+                apply_plan(previous[0], result.sets, result.plan, until=fine_end)
                 apply_plan(builder, result.sets, result.plan, until=until)
                 record.update({k: result.info[k] for k in STEP_KEYS})
                 record["status"] = result.info["solver_status"]
             except OptimizationError as exc:
                 greedy_engine_at(view, builder, state).run(t0, until)
+                previous = None
                 record.update(status="fallback", error=str(exc))
             record["wall_s"] = time.perf_counter() - started
             steps.append(record)
