@@ -8,10 +8,13 @@ and deadline penalties), with the flow delay Σ_t Δ·remaining_after_t / work_h
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 import pytest
+from pyomo.contrib.appsi.solvers import Highs
 
 from greenopt.feasibility import WindowTable
 from greenopt.instance import Instance, Job, Link, Parameters, Site
@@ -427,6 +430,50 @@ def test_no_departure_before_the_checkpoint_has_arrived():
     solver.load(model)
     with pytest.raises(OptimizationError, match="infeasible"):
         solver.solve(5.0, warm_start=False)
+
+
+def knapsack_with_a_half_used_start() -> pyo.ConcreteModel:
+    """max Σ v_i·x_i with x_i ≤ b_i, b binary, Σ w_i·b_i ≤ 17: optimum b = (0,0,0,1,1,1), x = b,
+    objective −32 (by enumeration of the 64 b). The MIP start has the optimal b but x = b/2 (−16):
+    presolve substitutes x = b, so HiGHS values the start at −32 in its reduced space."""
+    w, v = [5, 7, 4, 3, 6, 8], [10, 13, 7, 6, 11, 15]
+    items = range(len(w))
+    m = pyo.ConcreteModel()
+    m.b = pyo.Var(items, domain=pyo.Binary, initialize=lambda _m, i: float(i >= 3))
+    m.x = pyo.Var(items, bounds=(0, 1), initialize=lambda _m, i: 0.5 * (i >= 3))
+    m.use = pyo.Constraint(items, rule=lambda m, i: m.x[i] <= m.b[i])
+    m.capacity = pyo.Constraint(expr=sum(w[i] * m.b[i] for i in items) <= 17)
+    m.objective = pyo.Objective(expr=-sum(v[i] * m.x[i] for i in items))
+    return m
+
+
+def test_warm_start_with_suboptimal_continuous_values_loads_the_reported_optimum():
+    # Given every start value, HiGHS 1.16 returned the start itself (−16) while reporting −32.
+    m = knapsack_with_a_half_used_start()
+    assert pyo.value(m.objective) == pytest.approx(-16)
+    solver = ModelSolver(ModelSettings(mip_rel_gap=0.0))
+    solver.load(m)
+    report = solver.solve(5.0, warm_start=True)
+    assert pyo.value(m.objective) == pytest.approx(-32)
+    assert report.objective == report.solver_objective == pytest.approx(-32)
+    assert [m.x[i].value for i in m.x] == pytest.approx([0, 0, 0, 1, 1, 1])
+
+
+def test_report_gives_the_objective_of_the_loaded_solution():
+    # appsi's own warm start (every value) makes HiGHS 1.16 return a solution other than the one
+    # it reports; the report's objective and gap are those of what was loaded.
+    m = knapsack_with_a_half_used_start()
+    solver = ModelSolver(ModelSettings(mip_rel_gap=0.0))
+    solver.solver._warm_start = functools.partial(Highs._warm_start, solver.solver)
+    solver.load(m)
+    report = solver.solve(5.0, warm_start=True)
+    loaded = pyo.value(m.objective)
+    assert report.objective == pytest.approx(loaded)
+    assert report.solver_objective == pytest.approx(
+        solver.solver._solver_model.getInfo().objective_function_value
+    )
+    assert report.dual_bound == pytest.approx(-32)
+    assert report.mip_gap == pytest.approx((loaded + 32) / abs(loaded))
 
 
 # ---- coarse periods further out in a window -----------------------------------------------------

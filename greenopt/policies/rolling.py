@@ -53,6 +53,7 @@ STEP_KEYS = (
     "solve_s",
     "mip_gap",
     "objective",
+    "solver_objective",
     "n_variables",
     "n_binaries",
     "n_constraints",
