@@ -73,8 +73,9 @@ def set_start(m: pyo.ConcreteModel, sets: WindowSets, builder: ScheduleBuilder) 
     """Give every variable the value the builder's schedule implies (a complete MIP start):
     mig from its migrations, loc from the site at a period's last slot, run the mean over the
     period's slots of run[j,t] there, cum summed from the entry period, g = max(idle +
-    pue·Σ power·run − R, 0), done = [cum ≥ rem], undone its least value, miss = max(0, its bounds). Migrations departing in
-    the coarse part of the grid are dropped first (:func:`truncate_start`)."""
+    pue·Σ power·run − R, 0), done = [cum ≥ rem], undone its least value, miss = max(0, its
+    bounds). Migrations departing in the coarse part of the grid are dropped first
+    (:func:`truncate_start`)."""
     inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
     builder = truncate_start(builder, grid.coarse_start)
     moves = start_moves(builder, sets.t0, sets.t_end)

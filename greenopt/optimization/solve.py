@@ -105,9 +105,8 @@ class ModelSolver:
 
     def __init__(self, settings: ModelSettings):
         self.settings = settings
-        self.solver = IntegerStartHighs(
-            only_child_vars=True
-        )  # every variable is the model's: add at once
+        # only_child_vars: every variable is the model's, so appsi adds them at once
+        self.solver = IntegerStartHighs(only_child_vars=True)
         if not self.solver.available():
             raise OptimizationError("HiGHS (highspy) is not available")
         config = self.solver.config
