@@ -83,8 +83,7 @@ def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
     """mig[x] ∈ {0,1}; loc[j,s,t] ∈ [0,1] (integral through flow conservation);
     run[j,s,t] ∈ [0, 1] (u0 in the entry slot at s0): share of slot t computing at s;
     cum[j,t] ∈ [0, rem_j]: hours computed in the window through slot t; g[s,t] ≥ 0 grid power (kW);
-    exact delay term: done[j,t] ∈ {0,1}; tail delay term: undone[j,t] ∈ [0,1]; per job with a
-    deadline in the window: miss[j] ≥ 0."""
+    exact delay term only: done[j,t] ∈ {0,1}; per job with a deadline in the window: miss[j] ≥ 0."""
     entry = sets.entry
     m.mig = pyo.Var(m.A, domain=pyo.Binary)
     m.loc = pyo.Var(m.JST, bounds=(0, 1))
@@ -98,8 +97,6 @@ def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
     m.g = pyo.Var(m.ST, domain=pyo.NonNegativeReals)
     if settings.delay_term == "exact":
         m.done = pyo.Var(m.JT, domain=pyo.Binary)
-    elif settings.delay_term == "tail":
-        m.undone = pyo.Var(m.JT, bounds=(0, 1))
     m.DJ = pyo.Set(initialize=[j for j in sets.jobs if deadline_slot(sets, j) is not None])
     m.miss = pyo.Var(m.DJ, domain=pyo.NonNegativeReals)
 
@@ -214,10 +211,7 @@ def add_grid_energy(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """Exact delay term: rem_j · done[j,t] ≤ cum[j,t] and done[j,t] ≥ done[j,t⁻]. Tail delay term
-    (:func:`add_tail_bounds`)."""
-    if settings.delay_term == "tail":
-        add_tail_bounds(m, sets)
+    """Exact delay term only: rem_j · done[j,t] ≤ cum[j,t] and done[j,t] ≥ done[j,t⁻]."""
     if settings.delay_term != "exact":
         return
     entry = sets.entry
@@ -231,26 +225,6 @@ def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettin
             if t > entry[j].slot
             else pyo.Constraint.Skip
         ),
-    )
-
-
-def add_tail_bounds(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """undone[j,t] relaxes 1 − done[j,t] without binaries, tighter than the flow time:
-    rem_j · undone[j,t] ≥ rem_j − cum[j,t] (work left), undone[j,t⁻] ≥ undone[j,t] (monotone) and
-    undone[j,t⁻] ≥ Σ_s run[j,s,t] (a job computing in t was not done before it). Every schedule's
-    exact indicator satisfies them, so the delay Σ n_t·undone lies between flow and exact; unlike
-    the flow time it charges a job's slowed tail almost in full."""
-    entry, prev = sets.entry, sets.grid.prev
-    m.undone_work = pyo.Constraint(
-        m.JT, rule=lambda m, j, t: m.rem[j] * m.undone[j, t] >= m.rem[j] - m.cum[j, t]
-    )
-    later = [(j, t) for j, t in m.JT if t > entry[j].slot]
-    m.undone_monotone = pyo.Constraint(
-        later, rule=lambda m, j, t: m.undone[j, prev(t)] >= m.undone[j, t]
-    )
-    m.undone_running = pyo.Constraint(
-        later,
-        rule=lambda m, j, t: m.undone[j, prev(t)] >= sum(m.run[j, s, t] for s in sets.sites[j]),
     )
 
 
@@ -306,8 +280,7 @@ def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
     """min Δ·Σ n_t·g + Σ E_x·mig[x] + slowdown_weight·delay + Σ_j price_j·(rem_j − cum[j,last])
     + deadline_price · Σ miss, with delay (over slots from the job's arrival, or t0, to t_end;
     cum = 0 before e0):
-    flow:  Σ_j (Δ/W_j) Σ_t n_t·(rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t n_t·(1 − done[j,t]);
-    tail:  Σ_j (Δ/W_j) Σ_t n_t·undone[j,t]."""
+    flow:  Σ_j (Δ/W_j) Σ_t n_t·(rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t n_t·(1 − done[j,t])."""
     inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
     last, n = grid.starts[-1], grid.length
     prices = terminal_prices(inst, settings)
@@ -321,8 +294,6 @@ def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
         before = e.slot - e.first_delay_slot  # slots counted while not yet at a site
         if settings.delay_term == "exact":
             delay.append(scale * (before + sum(n(t) * (1 - m.done[j, t]) for t in sets.slots(j))))
-        elif settings.delay_term == "tail":
-            delay.append(scale * (before + sum(n(t) * m.undone[j, t] for t in sets.slots(j))))
         else:
             waiting = (before + sets.t_end - e.slot) * m.rem[j]
             delay.append(scale * (waiting - sum(n(t) * m.cum[j, t] for t in sets.slots(j))))

@@ -6,9 +6,7 @@ is scored the same way over the whole horizon from the initial state:
 
 with g = max(idle + pue·Σ power·run − R, 0) per site and slot (the simulator's grid power), and
 delay over the slots t from the job's arrival slot to the last slot, cum_j(t) its computed hours
-through slot t: flow Σ_j Σ_t Δ·(W_j − cum_j(t))/W_j, exact Σ_j Σ_t (Δ/W_j)·[cum_j(t) < W_j], or
-tail Σ_j Σ_t (Δ/W_j)·max((W_j − cum_j(t))/W_j, max_{t' > t} run_j(t')) (the least the model's
-undone[j,t] can be).
+through slot t: flow Σ_j Σ_t Δ·(W_j − cum_j(t))/W_j, or exact Σ_j Σ_t (Δ/W_j)·[cum_j(t) < W_j].
 """
 
 from __future__ import annotations
@@ -97,10 +95,6 @@ def objective_terms(
         left = np.clip(job.work_h - cum[j, first:], 0, None)
         if settings.delay_term == "exact":
             delay += dt / job.work_h * float(np.sum(left > WORK_TOL_H))
-        elif settings.delay_term == "tail":
-            runs_later = np.maximum.accumulate(run[j, first:][::-1])[::-1]  # max over t' ≥ t
-            later = np.append(runs_later[1:], 0.0)  # max over t' > t
-            delay += dt / job.work_h * float(np.maximum(left / job.work_h, later).sum())
         else:
             delay += dt / job.work_h * float(left.sum())
         terminal += prices[j] * float(left[-1]) if len(left) else prices[j] * job.work_h

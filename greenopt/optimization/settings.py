@@ -23,7 +23,7 @@ from pydantic import Field
 
 from greenopt.policies.base import PolicySettings
 
-DelayTerm = Literal["flow", "tail", "exact"]
+DelayTerm = Literal["flow", "exact"]
 
 
 class ModelSettings(PolicySettings):
@@ -50,9 +50,8 @@ class ModelSettings(PolicySettings):
     coarse_factor: int = Field(4, ge=1, description="slots per period in the coarse part")
     delay_term: DelayTerm = Field(
         "flow",
-        description="'flow': fractional flow time Σ Δ·remaining/work_h (no binaries); 'tail': "
-        "flow time tightened by 'a job computing later is not done' (no binaries, between flow "
-        "and exact); 'exact': completion indicators done[j,t] (binaries)",
+        description="'flow': fractional flow time Σ Δ·remaining/work_h (no binaries); 'exact': "
+        "completion indicators done[j,t] (binaries)",
     )
     feasibility_filter: bool = Field(
         True,

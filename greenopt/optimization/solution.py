@@ -73,9 +73,8 @@ def set_start(m: pyo.ConcreteModel, sets: WindowSets, builder: ScheduleBuilder) 
     """Give every variable the value the builder's schedule implies (a complete MIP start):
     mig from its migrations, loc from the site at a period's last slot, run the mean over the
     period's slots of run[j,t] there, cum summed from the entry period, g = max(idle +
-    pue·Σ power·run − R, 0), done = [cum ≥ rem], undone its least value, miss = max(0, its
-    bounds). Migrations departing in the coarse part of the grid are dropped first
-    (:func:`truncate_start`)."""
+    pue·Σ power·run − R, 0), done = [cum ≥ rem], miss = max(0, its bounds). Migrations departing in
+    the coarse part of the grid are dropped first (:func:`truncate_start`)."""
     inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
     builder = truncate_start(builder, grid.coarse_start)
     moves = start_moves(builder, sets.t0, sets.t_end)
@@ -93,23 +92,16 @@ def set_start(m: pyo.ConcreteModel, sets: WindowSets, builder: ScheduleBuilder) 
         m.run[j, s, t].set_value(mean_run(j, s, t) if here else 0.0)
     load = np.array([[site.idle_kw] * inst.n_slots for site in inst.sites], float)
     for j in sets.jobs:
-        rem, cum, runs = pyo.value(m.rem[j]), 0.0, []
+        rem, cum = pyo.value(m.rem[j]), 0.0
         for t in sets.slots(j):
             s = int(site[j, t + grid.length(t) - 1])
             r = mean_run(j, s, t) if s >= 0 else 0.0
             cum = min(rem, cum + dt * grid.length(t) * r)
-            runs.append(r)
             m.cum[j, t].set_value(cum)
             if hasattr(m, "done"):
                 m.done[j, t].set_value(1.0 if cum >= rem - 1e-9 else 0.0)
             if s >= 0:
                 load[s, t] += inst.sites[s].pue * inst.jobs[j].power_kw * r
-        if hasattr(m, "undone"):  # the least value its bounds allow
-            later = 0.0
-            for t, r in zip(reversed(sets.slots(j)), reversed(runs), strict=True):
-                left = (rem - pyo.value(m.cum[j, t])) / rem
-                m.undone[j, t].set_value(min(1.0, max(left, later)))
-                later = max(later, r)
     for s, t in m.ST:
         m.g[s, t].set_value(max(0.0, float(load[s, t]) - pyo.value(m.R[s, t])))
     for j in m.DJ:
