@@ -78,6 +78,36 @@ def test_energy_greedy_ignores_migration_time():
     assert safe.metrics["migrations"] == 0
 
 
+def test_feasibility_greedy_moves_a_job_queued_for_a_gpu_to_a_free_one_in_a_window():
+    # A: 1 GPU, no renewables; B: 2 GPUs, 1 kW all the time. j1 (0.5 kW) runs at A from 0 h;
+    # j3 (0.8 kW) runs at B, leaving 0.2 kW of surplus there. j2 (0.5 kW, 1 GB) arrives at A at
+    # 0.25 h and finds A's GPU busy. Moving to B is in the feasibility domain (B's surplus covers
+    # j2 alone: W = 2.75 h ≥ T_mig/alpha) though j3 already uses most of it; staying gains j2
+    # nothing, so it moves at once (slot 1) instead of waiting 1.75 h for j1's GPU.
+    params = Parameters(horizon_h=3.0, slowdown_weight=1.0)
+    traces = pd.DataFrame(
+        {"none": [0.0] * 12, "sun": [1.0] * 12}, index=pd.Index(np.arange(12) * 0.25, name="t")
+    )
+    sites = (
+        Site("A", gpus=1, renewable_kw=0.0, profile="none", pue=1.0),
+        Site("B", gpus=2, renewable_kw=1.0, profile="sun", pue=1.0),
+    )
+    jobs = (
+        Job("j1", power_kw=0.5, work_h=2.0, checkpoint_gb=1.0, arrival_h=0.0, origin="A"),
+        Job("j2", power_kw=0.5, work_h=1.0, checkpoint_gb=1.0, arrival_h=0.25, origin="A"),
+        Job("j3", power_kw=0.8, work_h=2.0, checkpoint_gb=1.0, arrival_h=0.0, origin="B"),
+    )
+    inst = Instance(params, sites, (Link("A", "B", 10.0, 0.0),), jobs, traces)
+    result = run_policy(inst, make_policy("feasibility_greedy"))
+    assert result.simulation.valid
+    migs = result.schedule.migrations
+    assert migs[["job_id", "src", "dst", "depart_slot"]].values.tolist() == [["j2", "A", "B", 1]]
+    assert result.metrics["infeasible_migrations"] == 0
+    # j2 lands 60.89 s into slot 1 and computes from then on: done at 0.25 h + T_mig + 1 h
+    done = result.simulation.completion_h[inst.job_index["j2"]]
+    assert done == pytest.approx(1.25 + (60 + 8 / 9) / 3600)
+
+
 def test_pause_greedy_waits_for_surplus_unless_the_deadline_forces_it():
     # never any surplus at dark: the job waits until its 4 slots of work, plus one slot of margin,
     # fill what is left before the horizon (12 slots): it starts at slot 12 − 4 − 1 = 7

@@ -335,6 +335,32 @@ def test_warm_start_is_a_feasible_point_with_the_heuristic_objective():
     )
 
 
+def test_the_start_with_the_lowest_model_objective_is_chosen():
+    # static, feasibility_greedy and energy_greedy as starts of the whole-horizon window: each
+    # representable start's model objective is the heuristic's objective recomputed from its
+    # schedule; energy_greedy's is None exactly when it makes moves infeasible on these traces.
+    inst = random_instance(5)
+    settings = ModelSettings(candidate_sites=1, departure_every=4, time_limit_s=10.0)
+    names = ("static", "feasibility_greedy", "energy_greedy")
+    schedules = [make_policy(name).plan(inst).schedule for name in names]
+    builders = [builder_from_schedule(inst, schedule) for schedule in schedules]
+    result = solve_window(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        settings,
+        start=builders[0],
+        other_starts=builders[1:],
+    )
+    expected = [objective_terms(inst, schedule, settings)["objective"] for schedule in schedules]
+    if simulate(inst, schedules[2]).metrics["infeasible_migrations"] > 0:
+        expected[2] = None
+    assert result.info["start_objectives"] == pytest.approx(expected, rel=1e-9)
+    values = [v for v in expected if v is not None]
+    assert result.info["start"] == expected.index(min(values))
+    assert result.info["objective"] <= min(values) + 1e-6
+
+
 def test_window_from_a_midway_state_with_a_transfer_in_flight():
     # Window [1, 4) of a fixed slot 0 (Δ = 1 h). Job j (1 h of work) left A for B at slot 0 with a
     # 3960 GB checkpoint over 8 Gbps: 3960 s, landing at 1.1 h — in flight at the window start.

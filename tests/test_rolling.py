@@ -106,6 +106,20 @@ def test_noisy_rolling_schedule_is_valid_and_records_every_step():
     assert all(r["status"] in ("optimal", "time_limit") for r in out.info["step_records"])
 
 
+def test_each_step_starts_from_the_better_of_the_shifted_plan_and_the_greedy_plan():
+    inst = random_instance(5)
+    out = RollingPolicy(forecast="noisy", step_h=1.0, lookahead_h=4.0, candidate_sites=0).plan(inst)
+    assert simulate(inst, out.schedule).valid
+    first, *later = out.info["step_records"]
+    assert len(first["start_objectives"]) == 1  # no previous plan yet: the greedy plan
+    assert all(len(r["start_objectives"]) == 2 for r in later)
+    assert any(r["start_objectives"][1] is not None for r in later)
+    for r in out.info["step_records"]:
+        starts = [v for v in r["start_objectives"] if v is not None]
+        assert r["start_objectives"][r["start"]] == min(starts)
+        assert r["objective"] <= min(starts) + 1e-6  # never worse than the start it was given
+
+
 def test_a_step_that_cannot_be_solved_falls_back_to_feasibility_greedy():
     inst = random_instance(5)
     out = RollingPolicy(forecast="perfect", time_limit_s=1e-4, lookahead_h=4.0).plan(inst)
