@@ -8,7 +8,8 @@ of their site. Moves respect the links' per-slot capacity, so every greedy sched
 * ``energy_greedy``: every slot, move each job to the site with the most current renewable surplus
   (after the jobs already there), ignoring migration time — the energy-driven baseline.
 * ``feasibility_greedy``: move only along moves in the feasibility domain (SPEC §3) on the forecast,
-  to the destination whose forecast window covers the most of the job's remaining work.
+  to the destination whose forecast window covers the most of the job's remaining work; a job
+  queued for a GPU takes any such move to a free GPU.
 * ``pause_greedy``: never migrate; suspend a job while its site has no surplus for it, unless its
   deadline (or, lacking one, the horizon end) forces it to run.
 """
