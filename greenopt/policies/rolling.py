@@ -159,7 +159,7 @@ class RollingPolicy(Policy):
             start = builder.copy()
             greedy_engine_at(view, start, state).run(t0, t_end)
             others = [] if previous is None else [shift_plan(view, builder, t0, *previous, t_end)]
-            record: dict[str, Any] = {"t0": t0, "greedy_s": time.perf_counter() - started}
+            record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
             try:
                 result = solve_window(
                     view,
