@@ -261,11 +261,14 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         pue = np.array([s.pue for s in forecast.sites])
         power = np.array([j.power_kw for j in forecast.jobs])
         self._surplus = forecast.renewable_kw - idle[:, None]
-        ok = self._surplus[:, first_slot:].T[:, None, :] >= pue * power[:, None] - TOLERANCE
-        slots = np.arange(first_slot, forecast.n_slots, dtype=np.int32)[:, None, None]
-        stop = np.where(ok, np.int32(forecast.n_slots), slots)
+        need = pue * power[:, None] - TOLERANCE  # [j, b]
+        n = forecast.n_slots
         #: [t − first_slot, j, b]: first slot ≥ t without surplus for job j alone at site b
-        self._short_from = np.minimum.accumulate(stop[::-1], axis=0)[::-1]
+        self._short_from = np.empty((n - first_slot, *need.shape), np.int32)
+        short = np.full(need.shape, n, np.int32)
+        for t in range(n - 1, first_slot - 1, -1):
+            short = np.where(self._surplus[:, t] >= need, short, np.int32(t))
+            self._short_from[t - first_slot] = short
         self._first_slot = first_slot
 
     def attach(self, engine: GreedyEngine) -> None:
