@@ -21,7 +21,14 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from greenopt.feasibility import TOLERANCE, migration_time_s
+from greenopt.feasibility import (
+    TOLERANCE,
+    break_even_h,
+    migration_energy_kwh,
+    migration_time_s,
+    transfer_time_s,
+    within_window,
+)
 from greenopt.forecast import ForecastName, make_forecaster
 from greenopt.instance import Instance
 from greenopt.network import Network
@@ -284,11 +291,9 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
             self._routed[a, b] = True
         gb = np.array([j.checkpoint_gb for j in inst.jobs])[:, None, None]
         power = np.array(engine.power_kw)[:, None, None]
-        self._t_mig = (
-            p.checkpoint_overhead_s + 8.0 * gb / (bandwidth * p.link_efficiency) + latency / 1000.0
-        )
-        energy = p.network_kwh_per_gb * gb + p.transfer_endpoint_kw * self._t_mig / 3600
-        self._t_be = energy / (engine.pue * power)
+        self._t_mig = transfer_time_s(p, gb, bandwidth, latency)
+        energy = migration_energy_kwh(p, gb, self._t_mig)
+        self._t_be = break_even_h(energy, engine.pue, power)
 
     def _shared_window_h(self, engine: GreedyEngine, j: int, b: int, e: int, kw: float) -> float:
         """Forecast hours from slot e during which site b, already drawing ``kw`` for its jobs,
@@ -308,15 +313,13 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
             self._routed[here] & (engine.gpus - claimed >= engine.inst.jobs[j].gpus)
         )
         t_mig = self._t_mig[j, here, dst]
-        moment = t * dt + t_mig / 3600.0  # arrival_moment_h
-        arrive = np.floor(moment / dt + TIME_EPS).astype(int)  # slot_of_moment
+        moment = arrival_moment_h(t, t_mig, dt)
+        arrive = np.floor(moment / dt + TIME_EPS).astype(int)  # slot_of_moment, elementwise
         inside = arrive < engine.inst.n_slots
         dst, t_mig, moment, arrive = dst[inside], t_mig[inside], moment[inside], arrive[inside]
         tau = moment - arrive * dt
         window = (self._short_from[arrive - self._first_slot, j, dst] - arrive) * dt
-        time_ok = t_mig <= params.alpha * window * 3600.0 * (1 + TOLERANCE)
-        energy_ok = self._t_be[j, here, dst] <= window - tau + TOLERANCE
-        ok = time_ok & energy_ok
+        ok = within_window(params, t_mig, self._t_be[j, here, dst], window, tau)
         return list(zip(dst[ok].tolist(), arrive[ok].tolist(), tau[ok].tolist(), strict=True))
 
     def move(self, engine: GreedyEngine, t: int) -> None:
