@@ -24,10 +24,16 @@ TOLERANCE = 1e-9
 
 def migration_time_s(params: Parameters, checkpoint_gb: float, route: Route) -> float:
     """T_mig (s) of a checkpoint over ``route``."""
+    return transfer_time_s(params, checkpoint_gb, route.bandwidth_gbps, route.latency_ms)
+
+
+def transfer_time_s(params: Parameters, checkpoint_gb, bandwidth_gbps, latency_ms):
+    """T_mig (s) = overhead + 8·checkpoint_gb / (bandwidth · link_efficiency) + latency, for
+    numbers or numpy arrays (broadcast)."""
     return (
         params.checkpoint_overhead_s
-        + 8.0 * checkpoint_gb / (route.bandwidth_gbps * params.link_efficiency)
-        + route.latency_ms / 1000.0
+        + 8.0 * checkpoint_gb / (bandwidth_gbps * params.link_efficiency)
+        + latency_ms / 1000.0
     )
 
 
@@ -76,9 +82,15 @@ def is_feasible(
     t_be = break_even_h(
         migration_energy_kwh(params, job.checkpoint_gb, t_mig), dest.pue, job.power_kw
     )
-    time_ok = t_mig <= params.alpha * window_h * 3600.0 * (1 + TOLERANCE)
-    energy_ok = t_be <= window_h - tau_h + TOLERANCE
-    return bool(time_ok and energy_ok)
+    return bool(within_window(params, t_mig, t_be, window_h, tau_h))
+
+
+def within_window(params: Parameters, t_mig_s, t_be_h, window_h, tau_h=0.0):
+    """SPEC §3 time and energy conditions, T_mig ≤ alpha·W·3600 and T_be ≤ W − τ (with a relative
+    tolerance at the frontier), for numbers or numpy arrays (elementwise)."""
+    time_ok = t_mig_s <= params.alpha * window_h * 3600.0 * (1 + TOLERANCE)
+    energy_ok = t_be_h <= window_h - tau_h + TOLERANCE
+    return time_ok & energy_ok
 
 
 class WindowTable:

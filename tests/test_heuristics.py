@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from greenopt.feasibility import WindowTable
 from greenopt.generate import generate_instance
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.io import load_instance
 from greenopt.policies import make_policy
-from greenopt.policies.heuristics import HEURISTICS
+from greenopt.policies.heuristics import HEURISTICS, FeasibilityGreedyPolicy
 from greenopt.runner import run_policy
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
@@ -142,3 +143,16 @@ def test_energy_greedy_moves_more_and_infeasibly_on_default():
     assert energy["migrations"] > feasible["migrations"]
     assert energy["infeasible_migrations"] > 0
     assert feasible["infeasible_migrations"] == 0
+
+
+@pytest.mark.parametrize("first_slot", [0, 37])
+def test_feasibility_greedy_windows_are_the_spec_windows(first_slot):
+    """The policy's table of first short slots gives WindowTable.hours exactly, from first_slot."""
+    inst = generate_instance(sites=4, jobs=12, days=1, seed=5)
+    policy = FeasibilityGreedyPolicy()
+    policy.prepare(inst, first_slot=first_slot)
+    slots = np.arange(first_slot, inst.n_slots)
+    hours = (policy._short_from - slots[:, None, None]) * inst.dt_h  # [t − first_slot, j, b]
+    expected = WindowTable(inst).hours[:, :, first_slot:]
+    assert expected.max() > 0 and expected.min() == 0  # windows and gaps both occur
+    np.testing.assert_array_equal(hours.transpose(1, 2, 0), expected)

@@ -21,12 +21,20 @@ from dataclasses import dataclass
 import numpy as np
 from pydantic import Field
 
-from greenopt.feasibility import WindowTable, is_feasible, migration_time_s
+from greenopt.feasibility import (
+    TOLERANCE,
+    break_even_h,
+    migration_energy_kwh,
+    migration_time_s,
+    transfer_time_s,
+    within_window,
+)
 from greenopt.forecast import ForecastName, make_forecaster
 from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
 from greenopt.schedule import (
+    TIME_EPS,
     ScheduleBuilder,
     arrival_moment_h,
     slot_of_moment,
@@ -49,10 +57,10 @@ class JobState:
 class GreedyEngine:
     """Shared slot loop; subclasses of :class:`GreedyPolicy` decide moves and pauses."""
 
-    def __init__(self, instance: Instance, policy: GreedyPolicy):
+    def __init__(self, instance: Instance, policy: GreedyPolicy, network: Network | None = None):
         self.inst = instance
         self.policy = policy
-        self.net = Network(instance)
+        self.net = Network(instance) if network is None else network
         self.builder = ScheduleBuilder(instance)
         self.dt = instance.dt_h
         links = sorted({dl for r in self.net.routes.values() for dl in r.directed_links})
@@ -60,6 +68,11 @@ class GreedyEngine:
         self.link_cap = np.array([self.net.link_capacity_gb(a, b) for a, b in links])
         self.link_load = np.zeros((len(links), instance.n_slots))
         self.site_ids = [s.site_id for s in instance.sites]
+        self.gpus = np.array([s.gpus for s in instance.sites])
+        self.pue = np.array([s.pue for s in instance.sites])
+        self.idle_kw = np.array([s.idle_kw for s in instance.sites], float)
+        self.arrival_h = [j.arrival_h for j in instance.jobs]
+        self.power_kw = [j.power_kw for j in instance.jobs]
         #: moves must land before this slot (the horizon end, or the end of a planning window)
         self.arrival_limit = instance.n_slots
         self.states = [
@@ -73,16 +86,16 @@ class GreedyEngine:
                 j,
             ),
         )
+        policy.attach(self)
 
     # ---- helpers the policies use --------------------------------------------------------
     def present(self, t: int) -> list[int]:
         """Jobs that have arrived by the end of slot t, are not done and not in transit."""
+        states, arrival_h, limit = self.states, self.arrival_h, (t + 1) * self.dt - EPS
         return [
             j
             for j in self.priority
-            if self.states[j].site >= 0
-            and self.states[j].remaining_h > EPS
-            and self.inst.jobs[j].arrival_h < (t + 1) * self.dt - EPS
+            if arrival_h[j] < limit and states[j].site >= 0 and states[j].remaining_h > EPS
         ]
 
     def may_depart(self, j: int, t: int) -> bool:
@@ -135,8 +148,8 @@ class GreedyEngine:
             if state.site < 0 and state.arrive_slot == t:
                 state.site = state.dst
         self.policy.move(self, t)
-        gpus_free = np.array([s.gpus for s in inst.sites], float)
-        load = np.array([s.idle_kw for s in inst.sites], float)
+        gpus_free = self.gpus.astype(float)
+        load = self.idle_kw.copy()
         for j in self.present(t):
             state, job = self.states[j], inst.jobs[j]
             frac = min(
@@ -150,7 +163,7 @@ class GreedyEngine:
             self.builder.run[j, t] = frac
             state.remaining_h = max(0.0, state.remaining_h - frac * dt)
             gpus_free[state.site] -= frac * job.gpus
-            load[state.site] += inst.sites[state.site].pue * job.power_kw * frac
+            load[state.site] += self.pue[state.site] * job.power_kw * frac
 
 
 class GreedySettings(PolicySettings):
@@ -171,6 +184,9 @@ class GreedyPolicy(Policy):
         builder = GreedyEngine(instance, self).run()
         return PolicyOutput(builder.to_schedule(), {})
 
+    def attach(self, engine: GreedyEngine) -> None:
+        """Called once by a new engine, before its first slot (tables the policy needs)."""
+
     def move(self, engine: GreedyEngine, t: int) -> None:
         """Depart jobs at the start of slot t (via ``engine.try_move``)."""
 
@@ -187,14 +203,20 @@ class StaticPolicy(GreedyPolicy):
 def _claims(engine: GreedyEngine, t: int) -> tuple[np.ndarray, np.ndarray]:
     """Power (kW, with PUE) and GPUs of the unfinished jobs lying at or heading to each site in
     slot t."""
-    inst = engine.inst
-    drawn, gpus = np.zeros(len(inst.sites)), np.zeros(len(inst.sites))
+    n_sites, limit = len(engine.inst.sites), (t + 1) * engine.dt
+    drawn, gpus = [0.0] * n_sites, [0.0] * n_sites
+    pue, power_kw, arrival_h, jobs = (
+        engine.pue.tolist(),
+        engine.power_kw,
+        engine.arrival_h,
+        engine.inst.jobs,
+    )
     for j, state in enumerate(engine.states):
         site = state.site if state.site >= 0 else state.dst
-        if state.remaining_h > EPS and site >= 0 and inst.jobs[j].arrival_h < (t + 1) * engine.dt:
-            drawn[site] += inst.sites[site].pue * inst.jobs[j].power_kw
-            gpus[site] += inst.jobs[j].gpus
-    return drawn, gpus
+        if state.remaining_h > EPS and site >= 0 and arrival_h[j] < limit:
+            drawn[site] += pue[site] * power_kw[j]
+            gpus[site] += jobs[j].gpus
+    return np.array(drawn), np.array(gpus)
 
 
 class EnergyGreedyPolicy(GreedyPolicy):
@@ -203,18 +225,17 @@ class EnergyGreedyPolicy(GreedyPolicy):
     def move(self, engine: GreedyEngine, t: int) -> None:
         inst = engine.inst
         drawn, claimed = _claims(engine, t)
-        idle = np.array([s.idle_kw for s in inst.sites])
-        surplus = inst.renewable_kw[:, t] - idle - drawn  # current surplus after the jobs there
-        gpus = np.array([s.gpus for s in inst.sites])
+        surplus = inst.renewable_kw[:, t] - engine.idle_kw - drawn  # after the jobs already there
+        gpus, sites = engine.gpus, np.arange(len(engine.gpus))
         for j in engine.present(t):
             if not engine.may_depart(j, t):
                 continue
             job, here = inst.jobs[j], engine.states[j].site
-            own = np.array([s.pue for s in inst.sites]) * job.power_kw
+            own = engine.pue * job.power_kw
             # surplus each site would have with this job there
             with_job = surplus - own
             with_job[here] = surplus[here]
-            room = (gpus - claimed >= job.gpus) | (np.arange(len(gpus)) == here)
+            room = (gpus - claimed >= job.gpus) | (sites == here)
             candidates = np.flatnonzero(room)
             best = int(candidates[np.argmax(with_job[candidates])])
             better = best != here and with_job[best] > max(with_job[here], 0.0) + EPS
@@ -237,19 +258,69 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         )
         return super().plan(instance)
 
-    def prepare(self, forecast: Instance) -> None:
-        """Judge moves on the windows of ``forecast`` (an instance seen through a forecast)."""
-        self._windows = WindowTable(forecast).hours
-        self._forecast = forecast.renewable_kw
+    def prepare(self, forecast: Instance, first_slot: int = 0) -> None:
+        """Judge moves on ``forecast`` (an instance seen through a forecast) from ``first_slot`` on.
+
+        Keeps the forecast surplus S_b(t) = R_b(t) − idle_b and, for every slot t ≥ ``first_slot``,
+        job j and site b, the first slot at or after t where S_b < PUE_b·P_j − tolerance: the SPEC
+        window is W_b(t, j) = (that slot − t)·Δ, as :class:`~greenopt.feasibility.WindowTable`."""
+        idle = np.array([s.idle_kw for s in forecast.sites])
+        pue = np.array([s.pue for s in forecast.sites])
+        power = np.array([j.power_kw for j in forecast.jobs])
+        self._surplus = forecast.renewable_kw - idle[:, None]
+        need = pue * power[:, None] - TOLERANCE  # [j, b]
+        n = forecast.n_slots
+        #: [t − first_slot, j, b]: first slot ≥ t without surplus for job j alone at site b
+        self._short_from = np.empty((n - first_slot, *need.shape), np.int32)
+        short = np.full(need.shape, n, np.int32)
+        for t in range(n - 1, first_slot - 1, -1):
+            short = np.where(self._surplus[:, t] >= need, short, np.int32(t))
+            self._short_from[t - first_slot] = short
+        self._first_slot = first_slot
+
+    def attach(self, engine: GreedyEngine) -> None:
+        """Tabulate every move's T_mig (s) and break-even T_be (h) by [job, source, destination]
+        (SPEC §3, as :func:`~greenopt.feasibility.is_feasible` computes them)."""
+        inst, p = engine.inst, engine.inst.params
+        n = len(inst.sites)
+        bandwidth, latency = np.full((n, n), np.inf), np.zeros((n, n))
+        self._routed = np.zeros((n, n), bool)  # a route from a to b ≠ a exists
+        for (a, b), route in engine.net.routes.items():
+            a, b = inst.site_index[a], inst.site_index[b]
+            bandwidth[a, b], latency[a, b] = route.bandwidth_gbps, route.latency_ms
+            self._routed[a, b] = True
+        gb = np.array([j.checkpoint_gb for j in inst.jobs])[:, None, None]
+        power = np.array(engine.power_kw)[:, None, None]
+        self._t_mig = transfer_time_s(p, gb, bandwidth, latency)
+        energy = migration_energy_kwh(p, gb, self._t_mig)
+        self._t_be = break_even_h(energy, engine.pue, power)
 
     def _shared_window_h(self, engine: GreedyEngine, j: int, b: int, e: int, kw: float) -> float:
         """Forecast hours from slot e during which site b, already drawing ``kw`` for its jobs,
         has surplus left for job j too (the SPEC window W ignores the other jobs)."""
-        site = engine.inst.sites[b]
-        need = site.pue * engine.inst.jobs[j].power_kw
-        residual = self._forecast[b, e:] - site.idle_kw - kw
-        short = np.flatnonzero(residual < need - EPS)
-        return (short[0] if len(short) else len(residual)) * engine.dt
+        need = engine.pue[b] * engine.power_kw[j]
+        short = self._surplus[b, e:] - kw < need - EPS
+        first = int(short.argmax())
+        return (first if short[first] else len(short)) * engine.dt
+
+    def _feasible_moves(
+        self, engine: GreedyEngine, j: int, here: int, t: int, claimed: np.ndarray
+    ) -> list[tuple[int, int, float]]:
+        """(destination, arrival slot, τ) of the feasible moves of job j from ``here`` departing
+        at slot t to a site with a free GPU, by destination."""
+        dt, params = engine.dt, engine.inst.params
+        dst = np.flatnonzero(
+            self._routed[here] & (engine.gpus - claimed >= engine.inst.jobs[j].gpus)
+        )
+        t_mig = self._t_mig[j, here, dst]
+        moment = arrival_moment_h(t, t_mig, dt)
+        arrive = np.floor(moment / dt + TIME_EPS).astype(int)  # slot_of_moment, elementwise
+        inside = arrive < engine.inst.n_slots
+        dst, t_mig, moment, arrive = dst[inside], t_mig[inside], moment[inside], arrive[inside]
+        tau = moment - arrive * dt
+        window = (self._short_from[arrive - self._first_slot, j, dst] - arrive) * dt
+        ok = within_window(params, t_mig, self._t_be[j, here, dst], window, tau)
+        return list(zip(dst[ok].tolist(), arrive[ok].tolist(), tau[ok].tolist(), strict=True))
 
     def move(self, engine: GreedyEngine, t: int) -> None:
         """Move a job when a feasible move reaches a window that covers more of its remaining work
@@ -258,45 +329,32 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         computes instead of waiting."""
         inst, dt = engine.inst, engine.dt
         drawn, claimed = _claims(engine, t)
-        gpus = np.array([s.gpus for s in inst.sites])
-        pue = np.array([s.pue for s in inst.sites])
+        gpus, pue = engine.gpus, engine.pue
+        present = engine.present(t)
         queued = set()  # jobs that would wait for a GPU where they lie (priority order)
         busy = np.zeros(len(inst.sites))
-        for j in engine.present(t):
+        for j in present:
             here = engine.states[j].site
             busy[here] += inst.jobs[j].gpus
             if busy[here] > gpus[here]:
                 queued.add(j)
-        for j in engine.present(t):
+        for j in present:
             if not engine.may_depart(j, t):
                 continue
             job, here = inst.jobs[j], engine.states[j].site
+            remaining_h = engine.states[j].remaining_h
             own = pue[here] * job.power_kw
             stay_h = 0.0
             if j not in queued:
                 stay_h = min(
-                    self._shared_window_h(engine, j, here, t, drawn[here] - own),
-                    engine.states[j].remaining_h,
+                    self._shared_window_h(engine, j, here, t, drawn[here] - own), remaining_h
                 )
             # a move must gain a slot of renewable running over the best so far (a queued job's
             # first feasible move needs no gain)
             best, best_gain = -1, -np.inf if j in queued else 0.0
-            for b, site in enumerate(inst.sites):
-                if b == here or gpus[b] - claimed[b] < job.gpus:
-                    continue
-                route = engine.net.route(inst.sites[here].site_id, site.site_id)
-                if route is None:
-                    continue
-                t_mig = migration_time_s(inst.params, job.checkpoint_gb, route)
-                moment = arrival_moment_h(t, t_mig, dt)
-                e = slot_of_moment(moment, dt)
-                if e >= inst.n_slots:
-                    continue
-                tau = moment - e * dt
-                if not is_feasible(inst.params, job, route, site, self._windows[j, b, e], tau):
-                    continue
+            for b, e, tau in self._feasible_moves(engine, j, here, t, claimed):
                 shared = self._shared_window_h(engine, j, b, e, drawn[b])
-                gain = min(shared - tau, engine.states[j].remaining_h) - stay_h
+                gain = min(shared - tau, remaining_h) - stay_h
                 if gain > best_gain + dt:
                     best, best_gain = b, gain
             if best >= 0 and engine.try_move(j, t, best):

@@ -78,13 +78,16 @@ class RollingSettings(ModelSettings):
 
 
 def greedy_engine_at(
-    instance: Instance, builder: ScheduleBuilder, state: WindowState
+    instance: Instance,
+    builder: ScheduleBuilder,
+    state: WindowState,
+    network: Network | None = None,
 ) -> GreedyEngine:
     """A ``feasibility_greedy`` engine that continues ``builder`` from ``state`` (on ``instance``,
-    usually a forecast view)."""
+    usually a forecast view; ``network``: the instance's routes, if already built)."""
     policy = FeasibilityGreedyPolicy()
-    policy.prepare(instance)
-    engine = GreedyEngine(instance, policy)
+    policy.prepare(instance, first_slot=state.t0)
+    engine = GreedyEngine(instance, policy, network)
     engine.builder = builder
     dt = instance.dt_h
     for j, js in enumerate(state.jobs):
@@ -113,6 +116,7 @@ def shift_plan(
     planned: ScheduleBuilder,
     covered: int,
     t_end: int,
+    network: Network | None = None,
 ) -> ScheduleBuilder:
     """The previous step's plan as a start for the window [t0, t_end): ``builder`` (committed
     before t0) with ``planned``'s migrations departing in [t0, covered) and its run fractions
@@ -123,7 +127,8 @@ def shift_plan(
             out.add_migration(mv.job, mv.depart_slot, mv.dst, mv.transfer_s)
     out.run[:, t0:covered] = planned.run[:, t0:covered]
     if covered < t_end:
-        greedy_engine_at(instance, out, state_at(instance, out, covered)).run(covered, t_end)
+        tail_state = state_at(instance, out, covered)
+        greedy_engine_at(instance, out, tail_state, network).run(covered, t_end)
     return out
 
 
@@ -157,8 +162,12 @@ class RollingPolicy(Policy):
                 forecaster.forecast(instance.renewable_kw, t0, dt), name=f"{instance.name}@{t0}"
             )
             start = builder.copy()
-            greedy_engine_at(view, start, state).run(t0, t_end)
-            others = [] if previous is None else [shift_plan(view, builder, t0, *previous, t_end)]
+            greedy_engine_at(view, start, state, network).run(t0, t_end)
+            others = (
+                []
+                if previous is None
+                else [shift_plan(view, builder, t0, *previous, t_end, network)]
+            )
             record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
             try:
                 result = solve_window(
@@ -179,7 +188,7 @@ class RollingPolicy(Policy):
                 record.update({k: result.info[k] for k in STEP_KEYS})
                 record["status"] = result.info["solver_status"]
             except OptimizationError as exc:
-                greedy_engine_at(view, builder, state).run(t0, until)
+                greedy_engine_at(view, builder, state, network).run(t0, until)
                 previous = None
                 record.update(status="fallback", error=str(exc))
             record["wall_s"] = time.perf_counter() - started
