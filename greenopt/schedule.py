@@ -168,6 +168,8 @@ class ScheduleBuilder:
                 s = int(self.site[j, t])
                 rows.append((job.job_id, t, ids[s] if s >= 0 else None, float(self.run[j, t])))
         assignment = pd.DataFrame(rows, columns=ASSIGNMENT_COLUMNS)
+        # an object column keeps None for "in transit" (pandas 3 would infer "str" and store NaN)
+        assignment["site"] = pd.Series([r[2] for r in rows], dtype=object)
         dt = inst.dt_h
         mig_rows = [
             (

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from greenopt.cli import app
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.io import write_instance
-from greenopt.schedule import ASSIGNMENT_COLUMNS, MIGRATION_COLUMNS, Schedule
+from greenopt.schedule import ASSIGNMENT_COLUMNS, MIGRATION_COLUMNS, Schedule, ScheduleBuilder
 from greenopt.simulator import METRIC_NAMES, ScheduleReadError, read_schedule, simulate
 
 # T_mig = overhead + 8·GB/(B·eff) + latency = 8·GB/B s with these parameters (B in Gbps).
@@ -434,6 +434,19 @@ def test_read_schedule_round_trip(tmp_path):
         simulate(instance_m(), back).metrics
         == simulate(instance_m(), schedule(ROWS_M, [MOVE_M])).metrics
     )
+
+
+def test_builder_writes_rows_m_with_none_in_transit():
+    # ROWS_M and MOVE_M built slot by slot: in transit is None (not NaN), as read_schedule gives
+    inst = instance_m()
+    builder = ScheduleBuilder(inst)
+    assert builder.add_migration(0, 1, inst.site_index["b"], 5400.0) == 2
+    builder.run[0, :5] = [1.0, 0.0, 0.5, 1.0, 0.5]
+    built = builder.to_schedule()
+    assert list(built.assignment.itertuples(index=False, name=None)) == ROWS_M
+    assert built.assignment["site"].iloc[1] is None
+    assert list(built.migrations.itertuples(index=False, name=None)) == [MOVE_M]
+    assert simulate(inst, built).valid
 
 
 def test_read_schedule_errors(tmp_path):

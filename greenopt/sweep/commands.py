@@ -149,7 +149,8 @@ def _print_points(sw, out: Path | None) -> None:
         + (f", {sum(1 for s in status.values() if s != 'failed')} finished in {out}" if out else "")
     )
     with pd.option_context("display.max_rows", None, "display.width", 200):
-        typer.echo(pd.DataFrame(rows).fillna("").to_string(index=False))
+        # na_rep, not fillna(""): pandas 3 warns when filling a numeric column with text
+        typer.echo(pd.DataFrame(rows).to_string(index=False, na_rep=""))
 
 
 def plot_sweep(
