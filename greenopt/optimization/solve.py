@@ -191,14 +191,16 @@ def choose_start(
     arcs = {(a.job, a.src, a.dst, a.depart) for a in sets.arcs}
     fine_end = min(sets.t_end, sets.grid.coarse_start)  # set_start drops moves in coarse periods
     objectives: list[float | None] = []
-    for builder in starts:
+    loaded = None  # the start whose values the variables hold
+    for i, builder in enumerate(starts):
         if not start_moves(builder, sets.t0, fine_end) <= arcs:
             objectives.append(None)
             continue
         set_start(model, sets, builder)
+        loaded = i
         objectives.append(float(pyo.value(model.objective)))
     best = min((i for i, v in enumerate(objectives) if v is not None), key=lambda i: objectives[i])
-    if best != len(starts) - 1 or objectives[-1] is None:
+    if best != loaded:
         set_start(model, sets, starts[best])
     return best, objectives
 
