@@ -58,7 +58,10 @@ def sweep_file(tmp_path: Path, text: str, name: str = "s.toml") -> Path:
 
 
 def run_files(out: Path) -> dict[str, tuple[int, int]]:
-    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in (out / "runs").glob("*")}
+    """Finished run files (not the hidden temporary file of a write under way) and their
+    modification time and inode."""
+    paths = (out / "runs").glob("[!.]*.parquet")
+    return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in paths}
 
 
 def test_one_result_per_point_and_rerun_skips_them(client, tmp_path):
@@ -154,7 +157,8 @@ def test_killed_driver_resumes_without_redoing_points(tmp_path):
     assert len(df) == n and set(df["status"]) == {"ok"} and sorted(df["tag"]) == list(range(n))
     after = run_files(out)
     assert {k: after[k] for k in done_before} == done_before  # finished points untouched
-    assert len(after) == n  # and the torn temporary file is gone
+    assert len(after) == n
+    assert not list((out / "runs").glob(".*.tmp"))  # torn temporary files are gone
 
     plot = CliRunner().invoke(app, ["plot-sweep", str(out), "--x", "tag", "--y", "nre_kwh"])
     assert plot.exit_code == 0, plot.output
