@@ -11,8 +11,9 @@ the warm start. HiGHS spends such limits in root cut rounds, so small models win
 grow: k=1, m=4 is the robust default (120 s: instances/default solved to optimality in 85 s,
 1.9 % above the full model's bound; the 12-site seed 0.1 % gap, 1.2 % above its best bound). For
 small instances k=0 or 2 does better. The warm start's sites and moves are always added to the
-model, so results also depend on the heuristics. The exact delay term stayed at 37–40 % gap without
-improving the warm start where the flow term reached 0.1–0.3 %, so "flow" is the default. Note the
+model, so results also depend on the heuristics. The exact delay term stayed at a 37–40 % gap
+(60 s; 27 % at 300 s on instances/default) where the flow term reached 0.01–0.3 %, so "flow" is the
+default. Note the
 scales (SPEC §6): "exact" sums slowdowns; "flow" sums hours left over time per work_h, so a delay
 costs (hours left)/work_h per hour — work_h times the slowdown it adds while the whole job is
 left, less in its last hour.
