@@ -79,7 +79,7 @@ def test_route_is_a_widest_path_of_least_latency(graph):
 @SETTINGS
 @given(
     steps=st.lists(st.floats(0.05, 2.0), min_size=1, max_size=30),
-    values=st.lists(st.floats(0.0, 1.0), min_size=30, max_size=30),
+    values=st.lists(st.floats(0.0, 1.0), min_size=31, max_size=31),  # one per breakpoint
     slot_minutes=st.sampled_from([5.0, 15.0, 60.0]),
 )
 def test_slot_means_keep_the_energy_of_a_step_trace(steps, values, slot_minutes):
