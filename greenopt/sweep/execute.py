@@ -1,8 +1,10 @@
 """Running a sweep on Dask: an embedded LocalCluster, any running Dask cluster, or Slurm.
 
-The driver submits one task per unfinished run, writes each finished run's row as it arrives
-(:mod:`greenopt.sweep.results`), retries failed runs (exception, worker lost) up to ``retries``
-more times and then records them as failed, and ends by consolidating ``DIR/results.parquet``.
+The driver submits one task per unfinished run (no more at a time than the workers have threads,
+so a run that kills its worker takes no other run with it), writes each finished run's row as it
+arrives (:mod:`greenopt.sweep.results`), retries failed runs (exception, worker lost) up to
+``retries`` more times and then records them as failed, and ends by consolidating
+``DIR/results.parquet``.
 Workers receive the resolved run (instance folder path or generator settings, knobs, policy and
 settings) and build the instance and the policy themselves.
 """
@@ -19,6 +21,7 @@ import socket
 import sys
 import time
 import traceback
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -371,7 +374,18 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
     # a seeded shuffle spreads slow kinds of runs (e.g. one policy) over the sweep: steadier ETA
     order = sorted(todo)
     random.Random(0).shuffle(order)
-    pending = as_completed([submit(k) for k in order])
+    waiting = deque(order)
+    pending = as_completed()
+
+    def fill() -> None:
+        """Submit no more runs than the workers have threads (at least one): a run never waits on
+        a busy worker, so a run that kills its worker takes no other run with it."""
+        room = max(1, sum(client.nthreads().values())) - pending.count()
+        while waiting and room > 0:
+            pending.add(submit(waiting.popleft()))
+            room -= 1
+
+    fill()
     with SweepProgress(name, len(todo), live=live, stream=stream) as bar:
         for fut in pending:
             key = owner.pop(fut.key)
@@ -381,11 +395,13 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
                 reason = f"{type(e).__name__}: {e}"
                 if tries[key] <= retries:
                     log.info("run %s failed (try %d): %s; retrying", key, tries[key], reason)
-                    pending.add(submit(key))
+                    waiting.appendleft(key)
                     fut.release()
+                    fill()
                     continue
                 row = failure_row(todo[key], reason, e)
             fut.release()
+            fill()
             row["tries"] = tries[key]
             row["spec"] = json.dumps(todo[key], sort_keys=True, default=str)
             results.write_run(out, key, row)
