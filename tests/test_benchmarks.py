@@ -32,3 +32,27 @@ def test_benchmark_writes_one_row_per_size_and_policy(tmp_path, capsys):
     assert records.mip_gap.median() == rolling.step_gap_p50
     main([*args[:3], "milp", "--in-process", "--set", '{"time_limit_s": 5}', "--out", str(out)])
     assert len(pd.read_csv(out)) == 3  # appended, so runs can be compared
+
+
+def test_rolling_structure_compares_consecutive_steps(capsys):
+    from benchmarks.rolling_structure import compare_steps, rolling_steps, template_cost
+    from benchmarks.rolling_structure import main as structure_main
+
+    table = structure_main(["--size", "tiny", "--step-h", "2", "--time-limit-s", "2"])
+    assert len(table) == 11  # 12 two-hour steps over a day
+    assert table.arcs_shared.between(0, 1).all() and table.jst_shared.between(0, 1).all()
+    assert "identical structure in" in capsys.readouterr().out
+    # a window compared with itself is identical; with the next window it is not
+    steps = rolling_steps(SIZES["tiny"].instance(), {"step_h": 2, "time_limit_s": 2})
+    sets = [result.sets for _, _, result in steps]
+    assert compare_steps([sets[0], sets[0]]).identical.all()
+    assert not compare_steps(sets[:2]).identical.any()
+    # the fixed-structure model, its extra arcs fixed to 0, has the sparse model's optimum
+    busiest = max(steps, key=lambda step: step[2].info["n_binaries"])
+    cost = template_cost(*busiest, limit_s=30)
+    assert cost["fixed_binaries"] > cost["sparse_binaries"]
+    gap = max(cost["fixed_gap"], cost["sparse_gap"])
+    assert (
+        abs(cost["fixed_objective"] - cost["sparse_objective"])
+        <= (gap + 1e-6) * abs(cost["sparse_objective"]) + 1e-6
+    )
