@@ -7,12 +7,12 @@ arcs (job, src, dst, departure) and of the new (job, site, period) triples that 
 already had, and whether the two structures are identical (entries, arcs and periods alike — the
 only case in which updating R, remaining work and entry sites would give the new model).
 
-``--template N`` also measures, on N busy steps, what a model of fixed structure would cost: the
-step's window built with every reachable site per job and every migration arc at the departure
-epochs (no feasibility filter, no candidate limit — the structure that could serve every step),
-with the arcs the step's sparse model lacks fixed to 0. Its build and hand-off would be paid
-once per run; fixing arcs, the warm start, HiGHS and reading back are paid every step, and are
-set beside the sparse step's build and solve.
+``--template N`` also measures, on the N steps with the most binaries, what a model of fixed
+structure would cost: the step's window built with every reachable site per job and every
+migration arc at the departure epochs (no feasibility filter, no candidate limit — the structure
+that could serve every step), with the arcs the step's sparse model lacks fixed to 0. Its build
+and hand-off would be paid once per run; fixing arcs, the warm start, HiGHS and reading back are
+paid every step, and are set beside the sparse step's build and solve.
 
     python -m benchmarks.rolling_structure instances/default --step-h 2 --time-limit-s 4
     python -m benchmarks.rolling_structure --size M --step-h 1 --coarsen-after-h 2
@@ -77,17 +77,10 @@ def rolling_steps(instance, settings: dict) -> list[tuple[tuple, dict, WindowRes
     return captured
 
 
-def step_sets(instance, settings: dict) -> list[WindowSets]:
-    """The sets of every solved step of ``rolling`` with ``settings``."""
-    return [result.sets for _, _, result in rolling_steps(instance, settings)]
-
-
-def template_cost(
-    args: tuple, kwargs: dict, sparse: WindowResult, limit_s: float = 60.0
-) -> dict[str, float]:
-    """One step solved in the fixed-structure model (see the module docstring) and in its sparse
-    model again, each with ``limit_s`` for HiGHS: sizes, the fixed model's once-per-run build and
-    hand-off, per-step costs, and both objectives."""
+def template_cost(args: tuple, kwargs: dict, limit_s: float = 60.0) -> dict[str, float]:
+    """One step (its solve_window arguments) solved in the fixed-structure model (see the module
+    docstring) and in its sparse model, each within ``limit_s``: sizes, the fixed model's
+    once-per-run build and hand-off, per-step costs, and both objectives."""
     view, state, t_end, settings = args
     sparse = rolling_module.solve_window(*args, **{**kwargs, "budget": Budget(limit_s)})
     coarse_start = kwargs.get("coarse_start")
@@ -141,6 +134,7 @@ def template_cost(
 
 
 def compare_steps(captured: list[WindowSets]) -> pd.DataFrame:
+    """One row per step after the first: its size and what it shares with the step before."""
     rows = []
     for before, after in zip(captured, captured[1:], strict=False):
         shift = after.t0 - before.t0
@@ -193,7 +187,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     )
     if args.template:
         busiest = sorted(steps, key=lambda step: -step[2].info["n_binaries"])[: args.template]
-        costs = pd.DataFrame([template_cost(*step) for step in busiest]).sort_values("t0")
+        costs = pd.DataFrame([template_cost(a, kw) for a, kw, _ in busiest]).sort_values("t0")
         print(costs.round(3).to_string(index=False))
     return table
 
