@@ -13,6 +13,7 @@ start timestamp in ``instance.toml``), each file atomically.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.plausibility import check_instance
 from greenopt.schedule import write_text_atomic
 
 FILES = ("instance.toml", "sites.csv", "links.csv", "jobs.csv", "traces.csv")
@@ -661,7 +663,9 @@ def _read_traces(
 def load_instance(folder: str | Path) -> Instance:
     """Load and validate an instance folder (SPEC §2); its name is the folder's name.
 
-    Raises :class:`InstanceError` listing every problem found; nothing is half-loaded.
+    Raises :class:`InstanceError` listing every problem found; nothing is half-loaded. What is
+    valid but implausible (:func:`greenopt.plausibility.check_instance`) is in
+    ``Instance.warnings``, located by the lines read.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -785,6 +789,14 @@ def load_instance(folder: str | Path) -> Instance:
         traces=frame,
         name=folder.name,
     )
+    lines = {
+        "sites.csv": [r.line for r in site_rows],
+        "jobs.csv": [r.line for r in job_rows],
+        "traces.csv": traces_table.lines,
+    }
+    warnings = tuple(check_instance(instance, lines))
+    if warnings:
+        instance = dataclasses.replace(instance, warnings=warnings)
     try:  # derive the slot arrays now, so nothing fails later
         instance.renewable_kw  # noqa: B018
         instance.carbon  # noqa: B018
