@@ -157,14 +157,16 @@ COLUMN_RANGES: dict[str, dict[str, Range]] = {
     "instance.toml": {
         "slot_minutes": Range(1, 1440, unit="min", why="a minute to a day"),
         "horizon_h": Range(0, 87_600, low_open=True, unit="h", why="up to ten years"),
-        "alpha": Range(0, 1, low_open=True, why="a fraction of the window (SPEC)"),
+        "alpha": Range(0, 1, low_open=True, why="share of a window a transfer may take"),
         "checkpoint_overhead_s": Range(0, 86_400, unit="s", why="save + restore within a day"),
         "link_efficiency": Range(
             0.01, 1, why="a link carrying under 1 % of its nominal bandwidth is no link"
         ),
-        "network_kwh_per_gb": Range(0, 10, unit="kWh/GB", why="today ~0.002–0.06; ×100 spare"),
+        "network_kwh_per_gb": Range(0, 10, unit="kWh/GB", why="published figures: 0.002–0.06"),
         "transfer_endpoint_kw": Range(0, 1000, unit="kW", why="two endpoint servers draw ~1 kW"),
-        "slowdown_weight": Range(0, 1e6, unit="kWh", why="far above any site's energy per job"),
+        "slowdown_weight": Range(
+            0, 1e6, unit="kWh", why="1 GWh per unit of slowdown outweighs any energy"
+        ),
     },
     "sites.csv": {
         "gpus": Range(0, 1e6, unit="GPUs", why="the largest clusters hold ~10^5"),
@@ -183,7 +185,7 @@ COLUMN_RANGES: dict[str, dict[str, Range]] = {
         "power_kw": Range(0.001, 1e5, unit="kW", why="1 W to 100 MW (a 10^5-GPU training run)"),
         "work_h": Range(0.001, 1e5, unit="h", why="3.6 s to some eleven years"),
         "checkpoint_gb": Range(
-            0, 1e5, low_open=True, unit="GB", why="up to 100 TB (a 10^13-parameter model)"
+            0, 1e5, low_open=True, unit="GB", why="~15× a 405B-parameter model with optimizer state"
         ),
         "arrival_h": Range(0, unit="h", why="and < horizon_h"),
         "deadline_h": Range(
