@@ -853,3 +853,18 @@ def test_shipped_instances_have_no_warnings():
 
 def test_readme_ranges_table_is_the_code_table():
     assert ranges_markdown() in (ROOT / "README.md").read_text()
+
+
+def test_schedule_line_numbers_count_blank_lines_and_quoted_line_breaks(tmp_path):
+    """The located line is the physical one, past a blank line and a quoted field with a line
+    break (the csv path), and past a blank line alone (the fast path)."""
+    sched = schedule_folder(tmp_path, STAY_ROWS)
+    path = sched / "assignment.csv"
+    text = path.read_text()
+    path.write_text(text.replace("j1,3,c,1\n", "\nj1,3,c,x\n"))  # line 5 -> 6
+    result = invoke("evaluate", TINY, sched)
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [f"{path}:6:run_fraction: expected a number, got 'x'"]
+    path.write_text(text.replace("j1,2,c,1\n", '"j1\nbis",2,c,1\n').replace("j1,3,c,1", "j1,3,c,x"))
+    result = invoke("evaluate", TINY, sched)
+    assert result.stderr.splitlines() == [f"{path}:6:run_fraction: expected a number, got 'x'"]
