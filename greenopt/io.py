@@ -4,7 +4,10 @@
 once as :class:`InstanceError`, one message per problem: ``FILE:LINE:COLUMN: message`` (LINE
 counts from the header line 1; for ``instance.toml`` it is the key's line and COLUMN the key) or
 ``FILE: message`` for a problem of the whole file. Cells are read as text with :mod:`csv`, which
-tracks line numbers through quoted fields spanning lines; surrounding blanks are stripped.
+tracks line numbers through quoted fields spanning lines; surrounding blanks are stripped. Every
+number must lie in its range of :data:`COLUMN_RANGES` (and :data:`DERIVED_LIMITS`), so that nothing
+downstream can overflow. What is valid but implausible becomes a warning in
+``Instance.warnings`` (:mod:`greenopt.plausibility`).
 
 :func:`write_instance` writes a folder that loads back equal (times as hours from slot 0, the
 start timestamp in ``instance.toml``), each file atomically.
@@ -162,7 +165,7 @@ COLUMN_RANGES: dict[str, dict[str, Range]] = {
         "link_efficiency": Range(
             0.01, 1, why="a link carrying under 1 % of its nominal bandwidth is no link"
         ),
-        "network_kwh_per_gb": Range(0, 10, unit="kWh/GB", why="published figures: 0.002–0.06"),
+        "network_kwh_per_gb": Range(0, 10, unit="kWh/GB", why="published estimates: 0.002–0.06"),
         "transfer_endpoint_kw": Range(0, 1000, unit="kW", why="two endpoint servers draw ~1 kW"),
         "slowdown_weight": Range(
             0, 1e6, unit="kWh", why="1 GWh per unit of slowdown outweighs any energy"
@@ -170,7 +173,7 @@ COLUMN_RANGES: dict[str, dict[str, Range]] = {
     },
     "sites.csv": {
         "gpus": Range(0, 1e6, unit="GPUs", why="the largest clusters hold ~10^5"),
-        "pue": Range(1, 3, why="1 is ideal; the worst data centres measured stay below 3"),
+        "pue": Range(1, 3, why="1 is ideal; surveyed data centres average ~1.6"),
         "idle_kw": Range(0, 1e6, unit="kW", why="up to 1 GW of base load"),
         "renewable_kw": Range(0, 1e6, unit="kW", why="up to 1 GW installed"),
         "lat": Range(-90, 90, unit="°", why="latitude"),
@@ -193,7 +196,7 @@ COLUMN_RANGES: dict[str, dict[str, Range]] = {
         ),
     },
     "traces.csv": {
-        "time": Range(-1e6, 1e6, unit="h", why="numeric times: hours from slot 0"),
+        "time": Range(-1e6, 1e6, unit="h", why="numeric times (hours from slot 0): ±114 years"),
         "<profile>": Range(0, 1, why="a capacity factor"),
         "<carbon>": Range(0, 1e4, unit="gCO2/kWh", why="coal is ~1000"),
     },
