@@ -20,20 +20,25 @@ app = typer.Typer(
 
 
 def load_or_exit(path: Path):
-    """Load an instance folder, or print every problem to stderr and exit with code 2."""
+    """Load an instance folder, or print every problem to stderr and exit with code 2; its
+    warnings (greenopt.plausibility) go to stderr too."""
     from greenopt.io import InstanceError, load_instance
 
     try:
-        return load_instance(path)
+        inst = load_instance(path)
     except InstanceError as err:
         for problem in err.problems:
             typer.echo(problem, err=True)
         raise typer.Exit(2) from err
+    for warning in inst.warnings:
+        typer.echo(warning, err=True)
+    return inst
 
 
 @app.command()
 def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) -> None:
-    """Check an instance folder (SPEC §2); print a summary, or every problem and exit 2."""
+    """Check an instance folder (SPEC §2); print a summary and any warnings (exit 0), or every
+    problem and exit 2."""
     inst = load_or_exit(instance)
     p = inst.params
     start = f" from {p.start.isoformat()}" if p.start is not None else ""
@@ -42,6 +47,7 @@ def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) 
         f"{inst.name}: valid. {len(inst.sites)} sites, {len(inst.links)} links, "
         f"{len(inst.jobs)} jobs; {inst.n_slots} slots of {p.slot_minutes:g} min "
         f"(horizon {p.horizon_h:g} h{start}); total renewable energy {renewable_kwh:.6g} kWh."
+        + (f" {len(inst.warnings)} warning(s)." if inst.warnings else "")
     )
 
 

@@ -90,6 +90,9 @@ class Instance:
     jobs: tuple[Job, ...]
     traces: pd.DataFrame
     name: str = "instance"
+    #: ``FILE:LINE:COLUMN: warning: message`` per finding of
+    #: :func:`greenopt.plausibility.check_instance`, filled by :func:`greenopt.io.load_instance`.
+    warnings: tuple[str, ...] = field(default=(), repr=False)
 
     # ---- indices -------------------------------------------------------------------------
     @cached_property
@@ -155,8 +158,9 @@ class Instance:
         return clone
 
     def replace(self, **changes: Any) -> Instance:
-        """A copy with fields replaced (``params=``, ``jobs=``...); derived data is recomputed."""
-        return dataclasses.replace(self, **changes)
+        """A copy with fields replaced (``params=``, ``jobs=``...); derived data is recomputed and
+        the loader's ``warnings`` are dropped (they describe the files read)."""
+        return dataclasses.replace(self, **({"warnings": ()} | changes))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Instance):

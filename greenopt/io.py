@@ -4,7 +4,10 @@
 once as :class:`InstanceError`, one message per problem: ``FILE:LINE:COLUMN: message`` (LINE
 counts from the header line 1; for ``instance.toml`` it is the key's line and COLUMN the key) or
 ``FILE: message`` for a problem of the whole file. Cells are read as text with :mod:`csv`, which
-tracks line numbers through quoted fields spanning lines; surrounding blanks are stripped.
+tracks line numbers through quoted fields spanning lines; surrounding blanks are stripped. Every
+number must lie in its range of :data:`COLUMN_RANGES` (and :data:`DERIVED_LIMITS`), so that nothing
+downstream can overflow. What is valid but implausible becomes a warning in
+``Instance.warnings`` (:mod:`greenopt.plausibility`).
 
 :func:`write_instance` writes a folder that loads back equal (times as hours from slot 0, the
 start timestamp in ``instance.toml``), each file atomically.
@@ -13,6 +16,7 @@ start timestamp in ``instance.toml``), each file atomically.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import math
@@ -28,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.plausibility import check_instance
 from greenopt.schedule import write_text_atomic
 
 FILES = ("instance.toml", "sites.csv", "links.csv", "jobs.csv", "traces.csv")
@@ -116,13 +121,16 @@ def _parse_timestamp(text: str) -> datetime:
 
 
 @dataclass(frozen=True)
-class _Range:
-    """A closed/open interval check, described as in the SPEC (e.g. ``> 0``, ``in (0, 1]``)."""
+class Range:
+    """An interval a value must lie in (``in [1, 3]``, ``in (0, 1]``, ``>= 0``), with its unit and
+    the reason for its bounds (both shown in the documentation, see :func:`ranges_markdown`)."""
 
     low: float = -math.inf
     high: float = math.inf
     low_open: bool = False
     high_open: bool = False
+    unit: str = ""
+    why: str = ""
 
     def __contains__(self, v: float) -> bool:
         above = v > self.low if self.low_open else v >= self.low
@@ -131,15 +139,103 @@ class _Range:
 
     def __str__(self) -> str:
         if self.high == math.inf:
-            return f"{'>' if self.low_open else '>='} {self.low:g}"
+            return f"{'>' if self.low_open else '>='} {_number(self.low)}"
         return (
-            f"in {'(' if self.low_open else '['}{self.low:g}, {self.high:g}"
+            f"in {'(' if self.low_open else '['}{_number(self.low)}, {_number(self.high)}"
             f"{')' if self.high_open else ']'}"
         )
 
 
-GE0, GT0, GE1, UNIT = _Range(0), _Range(0, low_open=True), _Range(1), _Range(0, 1)
-OPEN_UNIT = _Range(0, 1, low_open=True)  # (0, 1]
+def _number(value: float) -> str:
+    """A bound or value as written by a person: 1000000, 0.001, 1e+300."""
+    return f"{value:.15g}"
+
+
+#: The physically meaningful range of every number of an instance folder, by file and column
+#: (``instance.toml``: by key). Generous but finite, so that no value can overflow the arithmetic
+#: (the longest possible transfer, :func:`longest_transfer_s`, is some 10^9 one-minute slots).
+#: In ``traces.csv`` the columns are named by a site's ``profile`` or ``carbon``. Checked by
+#: :func:`load_instance`; :func:`ranges_markdown` renders this table for the documentation.
+COLUMN_RANGES: dict[str, dict[str, Range]] = {
+    "instance.toml": {
+        "slot_minutes": Range(1, 1440, unit="min", why="a minute to a day"),
+        "horizon_h": Range(0, 87_600, low_open=True, unit="h", why="up to ten years"),
+        "alpha": Range(0, 1, low_open=True, why="share of a window a transfer may take"),
+        "checkpoint_overhead_s": Range(0, 86_400, unit="s", why="save + restore within a day"),
+        "link_efficiency": Range(
+            0.01, 1, why="a link carrying under 1 % of its nominal bandwidth is no link"
+        ),
+        "network_kwh_per_gb": Range(0, 10, unit="kWh/GB", why="published estimates: 0.002–0.06"),
+        "transfer_endpoint_kw": Range(0, 1000, unit="kW", why="two endpoint servers draw ~1 kW"),
+        "slowdown_weight": Range(
+            0, 1e6, unit="kWh", why="1 GWh per unit of slowdown outweighs any energy"
+        ),
+    },
+    "sites.csv": {
+        "gpus": Range(0, 1e6, unit="GPUs", why="the largest clusters hold ~10^5"),
+        "pue": Range(1, 3, why="1 is ideal; surveyed data centres average ~1.6"),
+        "idle_kw": Range(0, 1e6, unit="kW", why="up to 1 GW of base load"),
+        "renewable_kw": Range(0, 1e6, unit="kW", why="up to 1 GW installed"),
+        "lat": Range(-90, 90, unit="°", why="latitude"),
+        "lon": Range(-180, 180, unit="°", why="longitude"),
+    },
+    "links.csv": {
+        "bandwidth_gbps": Range(0.001, 1e4, unit="Gbps", why="1 Mbps to 10 Tbps"),
+        "latency_ms": Range(0, 1e4, unit="ms", why="a geostationary hop is ~600 ms"),
+    },
+    "jobs.csv": {
+        "gpus": Range(1, 1e6, unit="GPUs", why="at most the largest cluster"),
+        "power_kw": Range(0.001, 1e5, unit="kW", why="1 W to 100 MW (a 10^5-GPU training run)"),
+        "work_h": Range(0.001, 1e5, unit="h", why="3.6 s to some eleven years"),
+        "checkpoint_gb": Range(
+            0, 1e5, low_open=True, unit="GB", why="~15× a 405B-parameter model with optimizer state"
+        ),
+        "arrival_h": Range(0, unit="h", why="and < horizon_h"),
+        "deadline_h": Range(
+            0, 1e6, low_open=True, unit="h", why="and > arrival_h; may pass the horizon"
+        ),
+    },
+    "traces.csv": {
+        "time": Range(-1e6, 1e6, unit="h", why="numeric times (hours from slot 0): ±114 years"),
+        "<profile>": Range(0, 1, why="a capacity factor"),
+        "<carbon>": Range(0, 1e4, unit="gCO2/kWh", why="coal is ~1000"),
+    },
+}
+
+#: Limits on quantities derived from several columns (checked by :func:`load_instance`).
+#: ``max_slots``: horizon_h · 60 / slot_minutes; ``max_kw_per_gpu``: a job's power_kw / gpus.
+DERIVED_LIMITS = {"max_slots": 1_000_000, "max_kw_per_gpu": 10.0}
+
+
+def longest_transfer_s() -> float:
+    """The longest T_mig (s) any valid instance allows: the largest checkpoint over the slowest,
+    least efficient link with the largest overhead and latency (SPEC §3)."""
+    toml, jobs, links = (COLUMN_RANGES[f] for f in ("instance.toml", "jobs.csv", "links.csv"))
+    return (
+        toml["checkpoint_overhead_s"].high
+        + 8
+        * jobs["checkpoint_gb"].high
+        / (links["bandwidth_gbps"].low * toml["link_efficiency"].low)
+        + links["latency_ms"].high / 1000
+    )
+
+
+def ranges_markdown() -> str:
+    """:data:`COLUMN_RANGES` and :data:`DERIVED_LIMITS` as a Markdown table (README, docs)."""
+    lines = ["| file | column | range | unit | why |", "|---|---|---|---|---|"]
+    for file, columns in COLUMN_RANGES.items():
+        for name, rng in columns.items():
+            lines.append(f"| {file} | `{name}` | {rng} | {rng.unit} | {rng.why} |")
+    lines.append(
+        f"| instance.toml | horizon_h · 60 / slot_minutes | ≤ {DERIVED_LIMITS['max_slots']} "
+        "| slots | bounds every array over slots |"
+    )
+    lines.append(
+        f"| jobs.csv | power_kw / gpus | ≤ {_number(DERIVED_LIMITS['max_kw_per_gpu'])} "
+        "| kW | a GPU with its share of the server draws ≤ 2 kW |"
+    )
+    return "\n".join(lines) + "\n"
+
 
 _REQUIRED = object()
 
@@ -154,7 +250,7 @@ class _Column:
 
     name: str
     parse: Callable[[str], Any]
-    check: _Range | None = None
+    check: Range | None = None
     default: Any = _REQUIRED
 
     @property
@@ -162,46 +258,45 @@ class _Column:
         return self.default is _REQUIRED
 
 
+def _col(file: str, name: str, parse: Callable[[str], Any], default: Any = _REQUIRED) -> _Column:
+    """A column whose range is the one of :data:`COLUMN_RANGES` (if any)."""
+    return _Column(name, parse, COLUMN_RANGES[file].get(name), default)
+
+
 SITE_COLUMNS = (
-    _Column("site_id", _parse_str),
-    _Column("gpus", _parse_int, GE0),
-    _Column("pue", _parse_float, GE1, 1.2),
-    _Column("idle_kw", _parse_float, GE0, 0.0),
-    _Column("renewable_kw", _parse_float, GE0),
-    _Column("profile", _parse_str),
-    _Column("carbon", _parse_str, None, None),
-    _Column("lat", _parse_float, _Range(-90, 90), None),
-    _Column("lon", _parse_float, _Range(-180, 180), None),
+    _col("sites.csv", "site_id", _parse_str),
+    _col("sites.csv", "gpus", _parse_int),
+    _col("sites.csv", "pue", _parse_float, 1.2),
+    _col("sites.csv", "idle_kw", _parse_float, 0.0),
+    _col("sites.csv", "renewable_kw", _parse_float),
+    _col("sites.csv", "profile", _parse_str),
+    _col("sites.csv", "carbon", _parse_str, None),
+    _col("sites.csv", "lat", _parse_float, None),
+    _col("sites.csv", "lon", _parse_float, None),
 )
 LINK_COLUMNS = (
-    _Column("a", _parse_str),
-    _Column("b", _parse_str),
-    _Column("bandwidth_gbps", _parse_float, GT0),
-    _Column("latency_ms", _parse_float, GE0, 0.0),
+    _col("links.csv", "a", _parse_str),
+    _col("links.csv", "b", _parse_str),
+    _col("links.csv", "bandwidth_gbps", _parse_float),
+    _col("links.csv", "latency_ms", _parse_float, 0.0),
 )
 JOB_COLUMNS = (
-    _Column("job_id", _parse_str),
-    _Column("gpus", _parse_int, _Range(1), 1),
-    _Column("power_kw", _parse_float, GT0),
-    _Column("work_h", _parse_float, GT0),
-    _Column("checkpoint_gb", _parse_float, GT0),
-    _Column("arrival_h", _parse_float, GE0),
-    _Column("deadline_h", _parse_float, None, None),
-    _Column("origin", _parse_str),
-    _Column("migratable", _parse_bool, None, True),
+    _col("jobs.csv", "job_id", _parse_str),
+    _col("jobs.csv", "gpus", _parse_int, 1),
+    _col("jobs.csv", "power_kw", _parse_float),
+    _col("jobs.csv", "work_h", _parse_float),
+    _col("jobs.csv", "checkpoint_gb", _parse_float),
+    _col("jobs.csv", "arrival_h", _parse_float),
+    _col("jobs.csv", "deadline_h", _parse_float, None),
+    _col("jobs.csv", "origin", _parse_str),
+    _col("jobs.csv", "migratable", _parse_bool, True),
 )
 
 #: instance.toml numeric keys and their ranges (``horizon_h`` is required, the rest default).
-PARAM_RANGES = {
-    "slot_minutes": GT0,
-    "horizon_h": GT0,
-    "alpha": OPEN_UNIT,
-    "checkpoint_overhead_s": GE0,
-    "link_efficiency": OPEN_UNIT,
-    "network_kwh_per_gb": GE0,
-    "transfer_endpoint_kw": GE0,
-    "slowdown_weight": GE0,
-}
+PARAM_RANGES = COLUMN_RANGES["instance.toml"]
+TRACE_TIME = COLUMN_RANGES["traces.csv"]["time"]
+CAPACITY_FACTOR = COLUMN_RANGES["traces.csv"]["<profile>"]
+CARBON = COLUMN_RANGES["traces.csv"]["<carbon>"]
 PARAM_KEYS = (*PARAM_RANGES, "start", "meta")
 
 
@@ -442,6 +537,12 @@ def _read_parameters(folder: Path, probs: _Problems) -> Parameters | None:
                 f"{values['horizon_h']:g} h is not a whole number of "
                 f"{values.get('slot_minutes', 15.0):g}-minute slots",
             )
+        elif round(slots) > DERIVED_LIMITS["max_slots"]:
+            bad(
+                "horizon_h",
+                f"{values['horizon_h']:g} h of {values.get('slot_minutes', 15.0):g}-minute slots "
+                f"is {round(slots)} slots, more than {DERIVED_LIMITS['max_slots']}",
+            )
     if probs.has(file):
         return None
     return Parameters(**values)
@@ -472,7 +573,10 @@ def _trace_times(
                 except ValueError:
                     message = f"expected hours (a number, like the first time), got {text!r}"
                     raise _Bad(message) from None
-                parsed.append(_parse_float(text))
+                hours = _parse_float(text)
+                if hours not in TRACE_TIME:
+                    raise _Bad(f"must be {TRACE_TIME} (hours from slot 0), got {text}")
+                parsed.append(hours)
             else:
                 parsed.append(_parse_timestamp(text))
         except _Bad as err:
@@ -520,8 +624,10 @@ def _read_traces(
         cells = table.column(name)
         try:  # fast path: every cell a number in range
             values = np.array(cells, dtype=float)
-            in_range = np.isfinite(values).all() and (values >= 0).all()
-            if in_range and (name not in profiles or (values <= 1).all()):
+            ranges = [
+                r for r, names in ((CAPACITY_FACTOR, profiles), (CARBON, carbons)) if name in names
+            ]
+            if all(((values >= r.low) & (values <= r.high)).all() for r in ranges):
                 data[name] = values
                 continue
         except (TypeError, ValueError):
@@ -534,10 +640,10 @@ def _read_traces(
                 if text == "":
                     raise _Bad("empty cell in a trace column a site names")
                 values[i] = _parse_float(text)
-                if name in profiles and values[i] not in UNIT:
-                    raise _Bad(f"capacity factor must be {UNIT}, got {text}")
-                if name in carbons and values[i] not in GE0:
-                    raise _Bad(f"carbon intensity must be {GE0}, got {text}")
+                if name in profiles and values[i] not in CAPACITY_FACTOR:
+                    raise _Bad(f"capacity factor must be {CAPACITY_FACTOR}, got {text}")
+                if name in carbons and values[i] not in CARBON:
+                    raise _Bad(f"carbon intensity must be {CARBON}, got {text}")
             except _Bad as err:
                 probs.cell(file, line, name, str(err))
         data[name] = values
@@ -562,7 +668,9 @@ def _read_traces(
 def load_instance(folder: str | Path) -> Instance:
     """Load and validate an instance folder (SPEC §2); its name is the folder's name.
 
-    Raises :class:`InstanceError` listing every problem found; nothing is half-loaded.
+    Raises :class:`InstanceError` listing every problem found; nothing is half-loaded. What is
+    valid but implausible (:func:`greenopt.plausibility.check_instance`) is in
+    ``Instance.warnings``, located by the lines read.
     """
     folder = Path(folder)
     if not folder.is_dir():
@@ -647,6 +755,15 @@ def load_instance(folder: str | Path) -> Instance:
                     "arrival_h",
                     f"must be < horizon_h = {params.horizon_h:g}, got {arrival:g}",
                 )
+            gpus, power = v.get("gpus"), v.get("power_kw")
+            limit = DERIVED_LIMITS["max_kw_per_gpu"]
+            if gpus is not None and power is not None and power > limit * gpus:
+                probs.cell(
+                    "jobs.csv",
+                    row.line,
+                    "power_kw",
+                    f"{power:g} kW for {gpus} GPU(s) is more than {limit:g} kW per GPU",
+                )
             deadline = v.get("deadline_h")
             if deadline is not None and arrival is not None and not deadline > arrival:
                 probs.cell(
@@ -677,6 +794,14 @@ def load_instance(folder: str | Path) -> Instance:
         traces=frame,
         name=folder.name,
     )
+    lines = {
+        "sites.csv": [r.line for r in site_rows],
+        "jobs.csv": [r.line for r in job_rows],
+        "traces.csv": traces_table.lines,
+    }
+    warnings = tuple(check_instance(instance, lines))
+    if warnings:
+        instance = dataclasses.replace(instance, warnings=warnings)
     try:  # derive the slot arrays now, so nothing fails later
         instance.renewable_kw  # noqa: B018
         instance.carbon  # noqa: B018

@@ -43,16 +43,22 @@ def usable_fraction(moment_h: float, slot: int, dt_h: float) -> float:
 
 
 def transfer_volume_by_slot(
-    checkpoint_gb: float, depart_slot: int, transfer_s: float, dt_h: float
+    checkpoint_gb: float,
+    depart_slot: int,
+    transfer_s: float,
+    dt_h: float,
+    n_slots: int | None = None,
 ) -> list[tuple[int, float]]:
     """Checkpoint volume (GB) in flight in each slot: the volume is spread evenly over
-    [depart_slot·Δ, depart_slot·Δ + T_mig) (SPEC §4), so slot t carries gb · overlap_t / T_mig."""
+    [depart_slot·Δ, depart_slot·Δ + T_mig) (SPEC §4), so slot t carries gb · overlap_t / T_mig.
+    With ``n_slots``, only slots before it (a transfer may last far beyond the horizon)."""
     start = depart_slot * dt_h
     end = arrival_moment_h(depart_slot, transfer_s, dt_h)
+    end_inside = min(end, n_slots * dt_h) if n_slots is not None else end
     duration = end - start
     out = []
     t = depart_slot
-    while t * dt_h < end - TIME_EPS:
+    while t * dt_h < end_inside - TIME_EPS:
         overlap = min(end, (t + 1) * dt_h) - max(start, t * dt_h)
         if overlap > 0:
             out.append((t, checkpoint_gb * overlap / duration))
@@ -62,8 +68,12 @@ def transfer_volume_by_slot(
 
 @dataclass
 class Schedule:
+    """The two tables of SPEC §4. ``lines``, when the schedule was read from files, gives the line
+    of each row per file (``assignment.csv``, ``migrations.csv``) for located messages."""
+
     assignment: pd.DataFrame
     migrations: pd.DataFrame
+    lines: dict[str, list[int]] | None = None
 
     @classmethod
     def empty(cls) -> Schedule:

@@ -32,6 +32,8 @@ Choices where SPEC leaves room (documented once, here):
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import sys
@@ -99,6 +101,19 @@ NOT_ARRIVED = -2
 NO_ROW = -3
 UNKNOWN_SITE = -4
 
+A, M = "assignment.csv", "migrations.csv"
+
+
+def _show(value: Any) -> str:
+    """A cell as a person wrote it: 2, 2.5, 'abc' (never ``np.float64(2.0)``)."""
+    if isinstance(value, str):
+        return repr(value)
+    if _missing(value):
+        return "empty"
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:g}"
+
+
 # why a slot's usable part is below 1: decides the rule of a run_fraction that exceeds it
 _CAP_ARRIVAL, _CAP_LOCATION = 1, 2
 
@@ -159,53 +174,149 @@ class SimulationResult:
 # ---- reading ------------------------------------------------------------------------------------
 
 
+#: Columns of each schedule file read as numbers (the others are text).
+NUMERIC_COLUMNS = {
+    "assignment.csv": ("slot", "run_fraction"),
+    "migrations.csv": ("depart_slot", "transfer_s", "arrive_slot"),
+}
+#: Text columns that may be empty (``site``: in transit).
+OPTIONAL_COLUMNS = {"site"}
+
+
+def _number(text: str) -> float:
+    """A finite number, or ValueError saying why not."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"expected a number, got {text!r}") from None
+    if math.isnan(value):
+        raise ValueError("NaN is not allowed")
+    if math.isinf(value):
+        raise ValueError(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _csv_records(text: str) -> list[tuple[int, list[str]]]:
+    """(line, stripped cells) of each non-blank CSV record. Without quotes or bare carriage
+    returns every record is one line, split directly (several times faster than tracking
+    ``csv.reader.line_num``)."""
+    if '"' not in text and "\r" not in text.replace("\r\n", ""):
+        out = []
+        for line, raw in enumerate(text.split("\n"), start=1):
+            cells = raw.removesuffix("\r").split(",")
+            if len(cells) > 1 or cells[0].strip():
+                out.append((line, [cell.strip() for cell in cells]))
+        return out
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for record in reader:
+            if len(record) > 1 or (record and record[0].strip()):
+                records.append((line, [cell.strip() for cell in record]))
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise csv.Error(f"CSV syntax error on line {reader.line_num}: {exc}") from None
+    return records
+
+
+def _read_schedule_file(
+    path: Path, columns: list[str], problems: list[str]
+) -> tuple[pd.DataFrame, list[int]] | None:
+    """One schedule file as a frame of ``columns`` (numbers converted) and each row's line; every
+    unreadable cell is reported as ``PATH:LINE:COLUMN: message``."""
+    if not path.is_file():
+        problems.append(f"{path}: missing file")
+        return None
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as exc:
+        problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
+        return None
+    try:
+        records = _csv_records(text)
+    except csv.Error as exc:
+        problems.append(f"{path}: {exc}")
+        return None
+    if not records:
+        problems.append(f"{path}: empty file (no header)")
+        return None
+    header = records[0][1]
+    missing = [c for c in columns if c not in header]
+    if missing:
+        problems.append(f"{path}: missing column(s) {', '.join(missing)}")
+        return None
+    numeric = set(NUMERIC_COLUMNS[path.name])
+    found = len(problems)
+    lines, rows = [], []
+    for line, cells in records[1:]:
+        if len(cells) != len(header):
+            more = len(cells) - len(header)
+            problems.append(
+                f"{path}:{line}:{len(header) + 1}: {more} field(s) more than the header"
+                if more > 0
+                else f"{path}:{line}:{header[len(cells)]}: missing field (row has {len(cells)} "
+                f"fields, header has {len(header)})"
+            )
+            continue
+        lines.append(line)
+        rows.append(cells)
+    cells_by_column = list(zip(*rows, strict=True)) or [() for _ in header]
+    data: dict[str, Any] = {}
+    for col in columns:
+        cells = cells_by_column[header.index(col)]
+        if col in numeric:
+            try:  # fast path: every cell a finite number
+                values = np.array(cells, dtype=float)
+                if np.isfinite(values).all():
+                    data[col] = values
+                    continue
+            except ValueError:
+                pass
+            for line, cell in zip(lines, cells, strict=True):
+                try:
+                    _number(cell) if cell else None
+                except ValueError as exc:
+                    problems.append(f"{path}:{line}:{col}: {exc}")
+                else:
+                    if not cell:
+                        problems.append(f"{path}:{line}:{col}: empty cell")
+        else:
+            if col not in OPTIONAL_COLUMNS:
+                problems += [
+                    f"{path}:{line}:{col}: empty cell"
+                    for line, cell in zip(lines, cells, strict=True)
+                    if not cell
+                ]
+            data[col] = pd.Series([cell or None for cell in cells], dtype=object)
+    if len(problems) > found:
+        return None
+    return pd.DataFrame(data, columns=columns), lines
+
+
 def read_schedule(folder: str | Path) -> Schedule:
     """Read ``assignment.csv`` and ``migrations.csv`` from ``folder``.
 
-    Ids and sites are read as text (an empty site cell is ``None``: in transit), numbers are
-    converted with unparsable cells left as NaN for :func:`simulate` to report as ``format``.
-    A missing or unparsable file, or a missing column, raises :class:`ScheduleReadError`.
+    Ids and sites are read as text (an empty site cell is ``None``: in transit), the other columns
+    as finite numbers; each row's line is kept for located messages (``Schedule.lines``). A
+    missing or malformed file, a missing column, a short or long row, an empty required cell or a
+    cell that is not a number raises :class:`ScheduleReadError` listing every problem.
     """
     folder = Path(folder)
     problems: list[str] = []
-    frames: dict[str, pd.DataFrame] = {}
-    for name, columns in (
-        ("assignment.csv", ASSIGNMENT_COLUMNS),
-        ("migrations.csv", MIGRATION_COLUMNS),
-    ):
-        path = folder / name
-        if not path.is_file():
-            problems.append(f"{path}: missing file")
-            continue
-        try:
-            frame = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-        except pd.errors.EmptyDataError:
-            problems.append(f"{path}: empty file (no header)")
-            continue
-        except (pd.errors.ParserError, UnicodeDecodeError) as exc:
-            problems.append(f"{path}: not a readable CSV ({exc})")
-            continue
-        frame.columns = [str(c).strip() for c in frame.columns]
-        missing = [c for c in columns if c not in frame.columns]
-        if missing:
-            problems.append(f"{path}: missing column(s) {', '.join(missing)}")
-            continue
-        frames[name] = frame[columns]
+    read = {
+        name: _read_schedule_file(folder / name, columns, problems)
+        for name, columns in (
+            ("assignment.csv", ASSIGNMENT_COLUMNS),
+            ("migrations.csv", MIGRATION_COLUMNS),
+        )
+    }
     if problems:
         raise ScheduleReadError(problems)
-    assignment = frames["assignment.csv"].copy()
-    assignment["job_id"] = assignment["job_id"].str.strip()
-    assignment["slot"] = pd.to_numeric(assignment["slot"], errors="coerce")
-    assignment["site"] = pd.Series(
-        [str(s).strip() or None for s in assignment["site"]], index=assignment.index, dtype=object
+    (assignment, a_lines), (migrations, m_lines) = read["assignment.csv"], read["migrations.csv"]
+    return Schedule(
+        assignment, migrations, lines={"assignment.csv": a_lines, "migrations.csv": m_lines}
     )
-    assignment["run_fraction"] = pd.to_numeric(assignment["run_fraction"], errors="coerce")
-    migrations = frames["migrations.csv"].copy()
-    for col in ("job_id", "src", "dst"):
-        migrations[col] = migrations[col].str.strip()
-    for col in ("depart_slot", "transfer_s", "arrive_slot"):
-        migrations[col] = pd.to_numeric(migrations[col], errors="coerce")
-    return Schedule(assignment.reset_index(drop=True), migrations.reset_index(drop=True))
 
 
 # ---- simulation ---------------------------------------------------------------------------------
@@ -287,6 +398,7 @@ class _Simulation:
                 raise ScheduleReadError([f"{name}.csv: missing column(s) {', '.join(missing)}"])
         self.assignment = schedule.assignment.reset_index(drop=True)
         self.migrations = schedule.migrations.reset_index(drop=True)
+        self.lines = schedule.lines or {}
         jobs = instance.jobs
         self.arrival_h = np.array([j.arrival_h for j in jobs], float)
         self.arrival_slot = np.array([instance.arrival_slot(j) for j in jobs], int)
@@ -300,6 +412,19 @@ class _Simulation:
         self.violations.append(
             Violation(rule, job_id, None if slot is None else int(slot), message)
         )
+
+    def at(self, file: str, row: int, column: str | None = None, otherwise: str = "") -> str:
+        """``FILE:LINE:COLUMN: `` (or ``FILE:LINE: ``) of a row read from a file; ``otherwise``
+        for a schedule built in memory, whose rows have no lines."""
+        lines = self.lines.get(file)
+        if lines is None:
+            return otherwise
+        return f"{file}:{lines[row]}:{column}: " if column else f"{file}:{lines[row]}: "
+
+    def at_cell(self, j: int, t: int) -> str:
+        """``assignment.csv:LINE: `` of the row of job j in slot t, if it was read from a file."""
+        row = self.row_of[j, t]
+        return self.at(A, row) if row >= 0 else ""
 
     def route(self, a: int, b: int) -> Route | None:
         key = (self.site_ids[a], self.site_ids[b])
@@ -323,7 +448,8 @@ class _Simulation:
                 "format",
                 unknown_id or None,
                 None,
-                f"assignment: unknown job_id {unknown_id!r} ({len(rows)} rows)",
+                f"{self.at(A, rows[0], 'job_id', 'assignment: ')}unknown job_id {unknown_id!r} "
+                f"({len(rows)} rows)",
             )
         good_slot = _is_slot(slot, T)
         for i in np.flatnonzero(known & ~good_slot):
@@ -331,13 +457,16 @@ class _Simulation:
                 "format",
                 int(job[i]),
                 None,
-                f"assignment: slot {a['slot'].iloc[i]!r} is not a slot 0–{T - 1}",
+                f"{self.at(A, i, 'slot', 'assignment: ')}slot {_show(a['slot'].iloc[i])} is not "
+                f"a slot 0–{T - 1}",
             )
         keep = known & good_slot
         ji, ti = job[keep].astype(int), slot[keep].astype(int)
         dup = pd.Series(ji * T + ti).duplicated().to_numpy()
-        for i, t in zip(ji[dup], ti[dup], strict=True):
-            self.add("format", int(i), int(t), "assignment: duplicate row")
+        for r, i, t in zip(np.flatnonzero(keep)[dup], ji[dup], ti[dup], strict=True):
+            self.add(
+                "format", int(i), int(t), f"{self.at(A, r, None, 'assignment: ')}duplicate row"
+            )
         rows = np.flatnonzero(keep)[~dup]
         ji, ti = ji[~dup], ti[~dup]
 
@@ -347,12 +476,18 @@ class _Simulation:
                 "format",
                 int(i),
                 int(t),
-                f"run_fraction {a['run_fraction'].iloc[r]!r} outside [0, 1]",
+                f"{self.at(A, r, 'run_fraction')}run_fraction "
+                f"{_show(a['run_fraction'].iloc[r])} outside [0, 1]",
             )
         empty = site_text[rows] == ""
         unknown_site = ~empty & ~np.isfinite(site[rows])
         for r, i, t in zip(rows[unknown_site], ji[unknown_site], ti[unknown_site], strict=True):
-            self.add("format", int(i), int(t), f"assignment: unknown site {site_text[r]!r}")
+            self.add(
+                "format",
+                int(i),
+                int(t),
+                f"{self.at(A, r, 'site', 'assignment: ')}unknown site {site_text[r]!r}",
+            )
         code = np.where(
             empty,
             IN_TRANSIT,
@@ -363,6 +498,8 @@ class _Simulation:
         self.run[ji, ti] = np.clip(np.nan_to_num(run[rows], nan=0.0), 0.0, 1.0)
         self.row_site = np.full((J, T), NO_ROW, int)
         self.row_site[ji, ti] = code.astype(int)
+        self.row_of = np.full((J, T), -1, int)  # the assignment row of each (job, slot)
+        self.row_of[ji, ti] = rows
 
     # ---- migrations -> where each job lies, and how much of each slot it may use -------------
     def place_migrations(self) -> None:
@@ -395,25 +532,25 @@ class _Simulation:
 
         usable = []
         for r in range(n):
-            problems = []
+            problems = []  # (column, message)
             if not np.isfinite(job[r]):
-                problems.append(f"unknown job_id {ids[r]!r}")
+                problems.append(("job_id", f"unknown job_id {ids[r]!r}"))
             for col, text, idx in (("src", src_text, src), ("dst", dst_text, dst)):
                 if not np.isfinite(idx[r]):
-                    problems.append(f"unknown {col} site {text[r]!r}")
+                    problems.append((col, f"unknown {col} site {text[r]!r}"))
             with np.errstate(invalid="ignore"):
-                if not (np.isfinite(depart[r]) and depart[r] == round(depart[r])):
-                    problems.append(f"depart_slot {m['depart_slot'].iloc[r]!r} is not an integer")
-                if not (np.isfinite(arrive[r]) and arrive[r] == round(arrive[r])):
-                    problems.append(f"arrive_slot {m['arrive_slot'].iloc[r]!r} is not an integer")
+                for col, value in (("depart_slot", depart[r]), ("arrive_slot", arrive[r])):
+                    if not (np.isfinite(value) and value == round(value)):
+                        problems.append((col, f"{col} {_show(m[col].iloc[r])} is not an integer"))
             if not (np.isfinite(transfer[r]) and transfer[r] >= 0):
-                problems.append(f"transfer_s {m['transfer_s'].iloc[r]!r} is not a duration")
+                shown = _show(m["transfer_s"].iloc[r])
+                problems.append(("transfer_s", f"transfer_s {shown} is not a duration"))
             if not problems and src[r] == dst[r]:
-                problems.append(f"a move from {src_text[r]!r} to the same site")
+                problems.append(("dst", f"a move from {src_text[r]!r} to the same site"))
             slot = int(depart[r]) if np.isfinite(depart[r]) else None
             job_ref = int(job[r]) if np.isfinite(job[r]) else (ids[r] or None)
-            for p in problems:
-                self.add("format", job_ref, slot, f"migration: {p}")
+            for col, p in problems:
+                self.add("format", job_ref, slot, f"{self.at(M, r, col, 'migration: ')}{p}")
             if not problems:
                 usable.append(r)
         # per job, in order of departure (rows with equal departure keep their file order)
@@ -422,24 +559,26 @@ class _Simulation:
         for r in usable:
             j, d, s, b = int(job[r]), int(depart[r]), int(src[r]), int(dst[r])
             jb = self.inst.jobs[j]
+            loc = self.at(M, r)
             if j != last_job:
                 last_job, here, prev_arrival = j, int(self.origin[j]), -math.inf
             if not jb.migratable:
-                self.add("non_migratable", j, d, f"{jb.job_id} is not migratable but moves")
+                self.add("non_migratable", j, d, f"{loc}{jb.job_id} is not migratable but moves")
             depart_h = d * dt
             if depart_h < self.arrival_h[j] - TIME_EPS:
                 self.add(
                     "arrival",
                     j,
                     d,
-                    f"departs at {depart_h:g} h, before its arrival at {self.arrival_h[j]:g} h",
+                    f"{loc}departs at {depart_h:g} h, before its arrival at "
+                    f"{self.arrival_h[j]:g} h",
                 )
             if depart_h < prev_arrival - TIME_EPS:
                 self.add(
                     "migration_timing",
                     j,
                     d,
-                    f"departs at {depart_h:g} h, before its previous move arrived "
+                    f"{loc}departs at {depart_h:g} h, before its previous move arrived "
                     f"at {prev_arrival:g} h",
                 )
             if s != here:
@@ -447,7 +586,7 @@ class _Simulation:
                     "location",
                     j,
                     d,
-                    f"moves from {self.site_ids[s]} but lies at {self._where(here)}",
+                    f"{loc}moves from {self.site_ids[s]} but lies at {self._where(here)}",
                 )
             route = self.route(s, b)
             if route is None:
@@ -455,7 +594,7 @@ class _Simulation:
                     "migration_timing",
                     j,
                     d,
-                    f"no path from {self.site_ids[s]} to {self.site_ids[b]}",
+                    f"{loc}no path from {self.site_ids[s]} to {self.site_ids[b]}",
                 )
                 t_mig, transit = math.nan, float(transfer[r])
             else:
@@ -465,7 +604,7 @@ class _Simulation:
                         "migration_timing",
                         j,
                         d,
-                        f"transfer_s {transfer[r]:.6g} != T_mig {t_mig:.6g} s",
+                        f"{loc}transfer_s {transfer[r]:.6g} != T_mig {t_mig:.6g} s",
                     )
                     transit = t_mig
                 else:
@@ -477,14 +616,14 @@ class _Simulation:
                     "migration_timing",
                     j,
                     d,
-                    f"arrives at {moment:g} h, past the horizon ({self.params.horizon_h:g} h)",
+                    f"{loc}arrives at {moment:g} h, past the horizon ({self.params.horizon_h:g} h)",
                 )
             elif int(arrive[r]) != arrive_slot:
                 self.add(
                     "migration_timing",
                     j,
                     d,
-                    f"arrive_slot {int(arrive[r])} but the checkpoint arrives "
+                    f"{loc}arrive_slot {int(arrive[r])} but the checkpoint arrives "
                     f"in slot {arrive_slot}",
                 )
             here, prev_arrival = b, moment
@@ -529,7 +668,7 @@ class _Simulation:
                 why = f"computes {run:.6g} of the slot before its arrival slot"
             else:
                 why = f"run_fraction {run:.6g} but only {avail:.6g} of the slot follows arrival_h"
-            self.add("arrival", int(j), int(t), why)
+            self.add("arrival", int(j), int(t), self.at_cell(j, t) + why)
         loc_excess = excess & (self.cap_reason == _CAP_LOCATION)
         for j, t in zip(*np.nonzero(loc_excess | mismatch), strict=True):
             run, avail, lies = self.run[j, t], self.avail[j, t], self.loc[j, t]
@@ -541,7 +680,7 @@ class _Simulation:
                 parts.append(f"computes {run:.6g} of the slot while in transit")
             elif loc_excess[j, t]:
                 parts.append(f"run_fraction {run:.6g} but only {avail:.6g} follows the arrival")
-            self.add("location", int(j), int(t), "; ".join(parts))
+            self.add("location", int(j), int(t), self.at_cell(j, t) + "; ".join(parts))
 
         # work and completion
         hours = self.run * self.dt
@@ -613,7 +752,7 @@ class _Simulation:
             if mv.route is None or mv.transit_s <= 0:
                 continue
             spread = transfer_volume_by_slot(
-                self.inst.jobs[mv.job].checkpoint_gb, mv.depart_slot, mv.transit_s, dt
+                self.inst.jobs[mv.job].checkpoint_gb, mv.depart_slot, mv.transit_s, dt, T
             )
             slots = np.array([t for t, _ in spread if t < T], int)
             gb = np.array([v for t, v in spread if t < T], float)

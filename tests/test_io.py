@@ -221,22 +221,52 @@ def test_empty_cells(tmp_path):
 @pytest.mark.parametrize(
     ("file", "old", "new", "expected"),
     [
-        ("sites.csv", "north,2,", "north,-1,", "sites.csv:2:gpus: must be >= 0, got -1"),
-        ("sites.csv", "north,2,1.1", "north,2,0.9", "sites.csv:2:pue: must be >= 1, got 0.9"),
-        ("sites.csv", "1.1,0.3", "1.1,-0.3", "sites.csv:2:idle_kw: must be >= 0, got -0.3"),
-        ("sites.csv", "0.3,6,", "0.3,-6,", "sites.csv:2:renewable_kw: must be >= 0, got -6"),
+        ("sites.csv", "north,2,", "north,-1,", "sites.csv:2:gpus: must be in [0, 1000000], got -1"),
+        ("sites.csv", "north,2,1.1", "north,2,0.9", "sites.csv:2:pue: must be in [1, 3], got 0.9"),
+        (
+            "sites.csv",
+            "1.1,0.3",
+            "1.1,-0.3",
+            "sites.csv:2:idle_kw: must be in [0, 1000000], got -0.3",
+        ),
+        (
+            "sites.csv",
+            "0.3,6,",
+            "0.3,-6,",
+            "sites.csv:2:renewable_kw: must be in [0, 1000000], got -6",
+        ),
         ("sites.csv", "59.3,18.1", "99.3,18.1", "sites.csv:2:lat: must be in [-90, 90], got 99.3"),
         (
             "links.csv",
             "hub,south,10,",
             "hub,south,0,",
-            "links.csv:3:bandwidth_gbps: must be > 0, got 0",
+            "links.csv:3:bandwidth_gbps: must be in [0.001, 10000], got 0",
         ),
-        ("links.csv", "south,1,40", "south,1,-4", "links.csv:4:latency_ms: must be >= 0, got -4"),
-        ("jobs.csv", "j1,1,", "j1,0,", "jobs.csv:2:gpus: must be >= 1, got 0"),
-        ("jobs.csv", "j1,1,0.35", "j1,1,0", "jobs.csv:2:power_kw: must be > 0, got 0"),
-        ("jobs.csv", "0.35,4,", "0.35,-4,", "jobs.csv:2:work_h: must be > 0, got -4"),
-        ("jobs.csv", "0.35,4,20,", "0.35,4,0,", "jobs.csv:2:checkpoint_gb: must be > 0, got 0"),
+        (
+            "links.csv",
+            "south,1,40",
+            "south,1,-4",
+            "links.csv:4:latency_ms: must be in [0, 10000], got -4",
+        ),
+        ("jobs.csv", "j1,1,", "j1,0,", "jobs.csv:2:gpus: must be in [1, 1000000], got 0"),
+        (
+            "jobs.csv",
+            "j1,1,0.35",
+            "j1,1,0",
+            "jobs.csv:2:power_kw: must be in [0.001, 100000], got 0",
+        ),
+        (
+            "jobs.csv",
+            "0.35,4,",
+            "0.35,-4,",
+            "jobs.csv:2:work_h: must be in [0.001, 100000], got -4",
+        ),
+        (
+            "jobs.csv",
+            "0.35,4,20,",
+            "0.35,4,0,",
+            "jobs.csv:2:checkpoint_gb: must be in (0, 100000], got 0",
+        ),
         ("jobs.csv", "20,0,", "20,-0.5,", "jobs.csv:2:arrival_h: must be >= 0, got -0.5"),
         ("jobs.csv", "20,0,", "20,8,", "jobs.csv:2:arrival_h: must be < horizon_h = 8, got 8"),
         (
@@ -396,7 +426,7 @@ def test_trace_may_start_before_slot_zero(tmp_path):
         (
             "40,280,440",
             "40,-280,440",
-            "traces.csv:3:grid_s: carbon intensity must be >= 0, got -280",
+            "traces.csv:3:grid_s: carbon intensity must be in [0, 10000], got -280",
         ),
         ("0.8,0.1,40", "0.8,,40", "traces.csv:3:solar: empty cell in a trace column a site names"),
         ("0.8,0.1,40", "0.8,high,40", "traces.csv:3:solar: expected a number, got 'high'"),
@@ -434,23 +464,27 @@ def test_numeric_and_iso_times_do_not_mix(tmp_path):
             "horizon_h = 8.1",
             "instance.toml:2:horizon_h: 8.1 h is not a whole number of 15-minute slots",
         ),
-        ("horizon_h = 8", "horizon_h = -8", "instance.toml:2:horizon_h: must be > 0, got -8"),
+        (
+            "horizon_h = 8",
+            "horizon_h = -8",
+            "instance.toml:2:horizon_h: must be in (0, 87600], got -8",
+        ),
         ("alpha = 0.1", "alpha = 0", "instance.toml:3:alpha: must be in (0, 1], got 0"),
         ("alpha = 0.1", "alpha = 1.5", "instance.toml:3:alpha: must be in (0, 1], got 1.5"),
         (
             "link_efficiency = 0.9",
             "link_efficiency = 0",
-            "instance.toml:5:link_efficiency: must be in (0, 1], got 0",
+            "instance.toml:5:link_efficiency: must be in [0.01, 1], got 0",
         ),
         (
             "slot_minutes = 15",
             "slot_minutes = 0",
-            "instance.toml:1:slot_minutes: must be > 0, got 0",
+            "instance.toml:1:slot_minutes: must be in [1, 1440], got 0",
         ),
         (
             "checkpoint_overhead_s = 60",
             "checkpoint_overhead_s = -1",
-            "instance.toml:4:checkpoint_overhead_s: must be >= 0, got -1",
+            "instance.toml:4:checkpoint_overhead_s: must be in [0, 86400], got -1",
         ),
         (
             "slowdown_weight = 1.0",
@@ -512,8 +546,8 @@ def test_every_problem_is_reported_at_once(tmp_path):
     edit(folder, "traces.csv", "0.9,0.0,40", "0.9,2.0,40")
     assert problems(folder) == [
         "instance.toml:3:alpha: must be in (0, 1], got 2",
-        "sites.csv:3:gpus: must be >= 0, got -2",
-        "sites.csv:3:pue: must be >= 1, got 0.5",
+        "sites.csv:3:gpus: must be in [0, 1000000], got -2",
+        "sites.csv:3:pue: must be in [1, 3], got 0.5",
         "links.csv: missing file",
         "jobs.csv:2:origin: unknown site 'venus'",
         "jobs.csv:3:migratable: expected a boolean (true/false, yes/no, 1/0), got 'nope'",
@@ -618,7 +652,7 @@ def test_cli_validate_reports_every_problem_and_exits_2(tmp_path):
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [
         "links.csv: missing file",
-        "jobs.csv:3:gpus: must be >= 1, got 0",
+        "jobs.csv:3:gpus: must be in [1, 1000000], got 0",
         "jobs.csv:3:power_kw: NaN is not allowed",
     ]
     assert result.stdout == ""

@@ -461,12 +461,13 @@ def test_read_schedule_errors(tmp_path):
     ]
 
 
-def test_unparsable_numbers_are_format_violations(tmp_path):
+def test_unparsable_numbers_make_the_schedule_unreadable(tmp_path):
     schedule(ROWS_M, [MOVE_M]).write(tmp_path)
     path = tmp_path / "assignment.csv"
     path.write_text(path.read_text().replace("j1,3,b,1", "j1,3,b,lots"))
-    result = simulate(instance_m(), read_schedule(tmp_path))
-    assert ("format", "j1", 3) in found(result)
+    with pytest.raises(ScheduleReadError) as info:
+        read_schedule(tmp_path)
+    assert info.value.problems == [f"{path}:5:run_fraction: expected a number, got 'lots'"]
 
 
 @pytest.fixture
