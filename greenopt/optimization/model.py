@@ -69,7 +69,7 @@ def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     r"""Mutable parameters a re-solve may update in place: $R_{s,t}$ the renewable power (kW) as the
     model believes it (the mean over the period), $\text{rem}_j$ the remaining work (h), and
-    $\text{at\_entry}_{j,s} = [s = s^0_j]$, where the job enters."""
+    $\mathrm{at\_entry}_{j,s} = [s = s^0_j]$, where the job enters."""
     R, grid = sets.instance.renewable_kw, sets.grid
     m.R = pyo.Param(
         m.ST,
@@ -131,7 +131,7 @@ def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
       \qquad \forall (j,s,t) \in JST,
     $$
 
-    with $\text{loc}_{j,s,t^-} = \text{at\_entry}_{j,s}$ in the entry slot $e^0_j$."""
+    with $\text{loc}_{j,s,t^-} = \mathrm{at\_entry}_{j,s}$ in the entry slot $e^0_j$."""
     out, into, entry, prev = sets.arcs_out, sets.arcs_in, sets.entry, sets.grid.prev
 
     def rule(m, j, s, t):
