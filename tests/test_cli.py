@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 from greenopt.cli import app
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data" / "vectors"
 SPEC_METRICS = json.loads((VECTORS / "valid" / "expected.json").read_text())["metrics"].keys()
 
 

@@ -13,7 +13,7 @@ from greenopt.cli import app
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.io import InstanceError, load_instance, write_instance
 
-VECTOR = Path(__file__).resolve().parents[2] / "shared" / "vectors" / "instance"
+VECTOR = Path(__file__).resolve().parent / "data" / "vectors" / "instance"
 
 SITES_HEADER = "site_id,gpus,pue,idle_kw,renewable_kw,profile,carbon,lat,lon"
 JOBS_HEADER = "job_id,gpus,power_kw,work_h,checkpoint_gb,arrival_h,deadline_h,origin,migratable"

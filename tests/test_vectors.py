@@ -1,5 +1,5 @@
-"""The shared conformance vectors (shared/vectors, beside the repository): every schedule gets the
-expected validity, the expected set of rule names per job and, when valid, every metric to 1e-6."""
+"""The conformance vectors (tests/data/vectors, see its README): every schedule gets the expected
+validity, the expected set of rule names per job and, when valid, every metric to 1e-6."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import pytest
 from greenopt.io import load_instance
 from greenopt.simulator import read_schedule, simulate
 
-VECTORS = Path(__file__).resolve().parents[2] / "shared" / "vectors"
+VECTORS = Path(__file__).resolve().parent / "data" / "vectors"
 CASES = sorted(p.parent.name for p in VECTORS.glob("*/expected.json"))
 
 
 def test_vectors_present():
-    """CI provides shared/ beside the repository: its absence is a failure, not a skip."""
+    """The vectors are part of the repository: their absence is a failure, not a skip."""
     assert (VECTORS / "instance" / "instance.toml").is_file(), f"no vectors at {VECTORS}"
     assert "valid" in CASES and len(CASES) >= 2
 

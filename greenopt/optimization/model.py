@@ -1,15 +1,17 @@
-"""The scheduling MILP (SPEC §6, reference formulation) for one window of slots.
+r"""The scheduling MILP (SPEC §6, reference formulation) for one window of slots.
 
-Notation: Δ slot length (h); j jobs, s/a/b sites, t slots of the window [t0, t_end); for job j,
-(s0, e0, u0) its entry site, slot and usable share of that slot, rem_j its remaining work (h),
-W_j its work_h, C_j its candidate sites; arcs x = (j, a, b, d) depart a at the start of slot d and
-arrive at b at moment m_x in slot e_x, of which u_x is left; T_x, E_x their transfer time and
-energy. Every family is one function below; :func:`build_model` lists them.
+Notation: $\Delta$ is the slot length (h); $j$ runs over jobs, $s, a, b$ over sites and $t$ over
+the periods of the window $[t_0, t_\text{end})$. For job $j$: $(s^0_j, e^0_j, u^0_j)$ is its
+entry site, its entry slot and the usable share of that slot, $\text{rem}_j$ its remaining work
+(h), $W_j$ its `work_h` and $C_j$ its candidate sites. An arc $x = (j, a, b, d)$ leaves $a$ at
+the start of slot $d$ and reaches $b$ at the moment $m_x$ (h), in slot $e_x$, of which the share
+$u_x$ is left; $T_x$ (s) and $E_x$ (kWh) are its transfer time and energy. Every family is one
+function below; :func:`build_model` lists them.
 
-t runs over the periods of the window's :class:`~greenopt.optimization.sets.PeriodGrid` (named by
-their first slot; n_t slots long, t⁻ the period before): single slots unless coarsened, when R[s,t]
-is the period's mean and sums over slots weigh a period by n_t.
-"""
+$t$ runs over the periods of the window's :class:`~greenopt.optimization.sets.PeriodGrid`, named
+by their first slot: period $t$ is $n_t$ slots long and $t^-$ is the period before it. Periods
+are single slots unless the window is coarsened; then $R_{s,t}$ is the period's mean and sums
+over slots weigh a period by $n_t$."""
 
 from __future__ import annotations
 
@@ -48,8 +50,12 @@ def build_model(sets: WindowSets, settings: ModelSettings) -> pyo.ConcreteModel:
 
 
 def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """J jobs in the window; JST = {(j,s,t): s ∈ C_j, e0 ≤ t < t_end}; JT = {(j,t): e0 ≤ t};
-    ST = sites × window periods; A = arc numbers."""
+    r"""Index sets: $J$ the window's jobs, $A$ the arcs (numbered), $ST$ = sites × periods, and
+
+    $$
+    JST = \{(j,s,t) : s \in C_j,\ e^0_j \le t < t_\text{end}\}, \qquad
+    JT = \{(j,t) : e^0_j \le t < t_\text{end}\}.
+    $$"""
     jst = [(j, s, t) for j in sets.jobs for s in sets.sites[j] for t in sets.slots(j)]
     jt = [(j, t) for j in sets.jobs for t in sets.slots(j)]
     st = [(s, t) for s in range(len(sets.instance.sites)) for t in sets.window]
@@ -61,9 +67,9 @@ def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """Mutable parameters a re-solve may update in place: R[s,t] renewable power (kW) as the
-    model believes it (mean over the period), rem[j] remaining work (h), at_entry[j,s] = [s = s0]
-    where the job enters."""
+    r"""Mutable parameters a re-solve may update in place: $R_{s,t}$ the renewable power (kW) as the
+    model believes it (the mean over the period), $\text{rem}_j$ the remaining work (h), and
+    $\mathrm{at\_entry}_{j,s} = [s = s^0_j]$, where the job enters."""
     R, grid = sets.instance.renewable_kw, sets.grid
     m.R = pyo.Param(
         m.ST,
@@ -80,10 +86,20 @@ def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """mig[x] ∈ {0,1}; loc[j,s,t] ∈ [0,1] (integral through flow conservation);
-    run[j,s,t] ∈ [0, 1] (u0 in the entry slot at s0): share of slot t computing at s;
-    cum[j,t] ∈ [0, rem_j]: hours computed in the window through slot t; g[s,t] ≥ 0 grid power (kW);
-    exact delay term only: done[j,t] ∈ {0,1}; per job with a deadline in the window: miss[j] ≥ 0."""
+    r"""Variables (the last two only where they apply):
+
+    $$
+    \begin{aligned}
+    &\text{mig}_x \in \{0, 1\} && \text{arc } x \text{ is taken}\\
+    &\text{loc}_{j,s,t} \in [0, 1] && \text{job at site (integral through flow conservation)}\\
+    &\text{run}_{j,s,t} \in [0, 1],\ \le u^0_j \text{ at } (s^0_j, e^0_j)
+      && \text{share of period } t \text{ computing at } s\\
+    &\text{cum}_{j,t} \in [0, \text{rem}_j] && \text{hours computed in the window through } t\\
+    &g_{s,t} \ge 0 && \text{grid power (kW)}\\
+    &\text{done}_{j,t} \in \{0, 1\} && \text{exact delay term only: finished by } t\\
+    &\text{miss}_j \ge 0 && \text{work missing at a deadline inside the window}
+    \end{aligned}
+    $$"""
     entry = sets.entry
     m.mig = pyo.Var(m.A, domain=pyo.Binary)
     m.loc = pyo.Var(m.JST, bounds=(0, 1))
@@ -105,8 +121,17 @@ def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 
 def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """loc[j,s,t] = loc[j,s,t⁻] − Σ_{x=(j,s,·,t)} mig[x] + Σ_{x=(j,·,s,·): e_x=t} mig[x], with
-    loc[j,s,e0⁻] = at_entry[j,s]: the job lies at one site or is in flight."""
+    r"""Flow conservation over each job's time-expanded network: the job lies at one site or is in
+    flight.
+
+    $$
+    \text{loc}_{j,s,t} = \text{loc}_{j,s,t^-}
+      - \sum_{x = (j,s,\cdot,t)} \text{mig}_x
+      + \sum_{x = (j,\cdot,s,\cdot):\ e_x = t} \text{mig}_x
+      \qquad \forall (j,s,t) \in JST,
+    $$
+
+    with $\text{loc}_{j,s,t^-} = \mathrm{at\_entry}_{j,s}$ in the entry slot $e^0_j$."""
     out, into, entry, prev = sets.arcs_out, sets.arcs_in, sets.entry, sets.grid.prev
 
     def rule(m, j, s, t):
@@ -121,10 +146,16 @@ def add_flow_conservation(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_departure_after_arrival(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """A checkpoint arriving at a inside slot d (u_x < 1) keeps the job at a through slot d:
-    loc[j,a,d] ≥ Σ_{x into (j,a,d), u_x<1} mig[x] (the next departure is no earlier than the
-    arrival moment), wherever arcs also leave (j,a,d). At integer points run_limit already implies
-    it (loc ≥ (1 − u_x)·mig[x] with loc integral); stated outright it tightens the LP relaxation."""
+    r"""A checkpoint arriving at $a$ inside slot $d$ ($u_x < 1$) keeps the job at $a$ through slot
+    $d$, so the next departure is no earlier than the arrival moment; wherever arcs also leave
+    $(j,a,d)$:
+
+    $$
+    \text{loc}_{j,a,d} \ge \sum_{x \text{ into } (j,a,d):\ u_x < 1} \text{mig}_x .
+    $$
+
+    At integer points the run limit already implies it ($\text{loc} \ge (1 - u_x)\,\text{mig}_x$
+    with $\text{loc}$ integral); stated outright it tightens the LP relaxation."""
     keys = []
     for (j, a, d), xs in sets.arcs_in.items():
         mid = [x for x in xs if sets.arcs[x].usable < 1.0]
@@ -137,8 +168,13 @@ def add_departure_after_arrival(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_run_limits(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """run[j,s,t] ≤ loc[j,s,t] − Σ_{x into (j,s,t)} (1 − u_x)·mig[x]: compute only where the job
-    lies, and in a checkpoint's arrival slot only after it arrives."""
+    r"""Compute only where the job lies, and in a checkpoint's arrival slot only after it arrives:
+
+    $$
+    \text{run}_{j,s,t} \le \text{loc}_{j,s,t}
+      - \sum_{x \text{ into } (j,s,t)} (1 - u_x)\,\text{mig}_x
+    \qquad \forall (j,s,t) \in JST .
+    $$"""
     into, arcs = sets.arcs_in, sets.arcs
 
     def rule(m, j, s, t):
@@ -149,7 +185,11 @@ def add_run_limits(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_gpu_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """Σ_j gpus_j · run[j,s,t] ≤ gpus_s, where the jobs that could be there might not fit."""
+    r"""GPU capacity, stated only where the jobs that could be at $s$ in $t$ might not fit:
+
+    $$
+    \sum_{j} \text{gpus}_j\, \text{run}_{j,s,t} \le \text{gpus}_s .
+    $$"""
     jobs = sets.instance.jobs
     users: dict[tuple[int, int], list[int]] = defaultdict(list)
     for j, s, t in m.JST:
@@ -163,9 +203,19 @@ def add_gpu_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_link_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """Per directed link l and period t: Σ_x checkpoint_gb_j · |[dΔ, dΔ+T_x) ∩ t| / T_x · mig[x]
-    ≤ n_t · bandwidth · link_efficiency · Δ · 3600 / 8 (less transfers under way), over the arcs
-    whose route uses l — the simulator's rule (SPEC §4); only where the arcs could exceed it."""
+    r"""Per directed link $l$ and period $t$, the checkpoint volume of the arcs whose route uses
+    $l$, spread evenly over each transfer interval $I_x = [d\Delta, d\Delta + T_x/3600)$ (the
+    simulator's rule, SPEC §4), fits what the link carries:
+
+    $$
+    \sum_{x = (j,a,b,d):\ l \in \text{route}(a,b)}
+      \mathrm{checkpoint\_gb}_j \, \frac{|I_x \cap t|}{|I_x|}\, \text{mig}_x
+    \le n_t \cdot \frac{\mathrm{bandwidth\_gbps}_l \cdot \mathrm{link\_efficiency}
+      \cdot \Delta \cdot 3600}{8} - V_{l,t},
+    $$
+
+    $V_{l,t}$ being the volume of transfers already under way. Stated only where the arcs could
+    exceed it."""
     terms: dict[tuple[int, int], list[tuple[int, float]]] = defaultdict(list)
     for x, arc in enumerate(sets.arcs):
         for li, t, gb in arc.loads:
@@ -184,7 +234,12 @@ def add_link_capacity(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_work(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """cum[j,t] = cum[j,t⁻] + n_t·Δ · Σ_s run[j,s,t] (cum[j,e0⁻] = 0); cum ≤ rem_j by its bound."""
+    r"""Hours computed in the window, cumulated ($\text{cum}_{j,t} \le \text{rem}_j$ by its bound):
+
+    $$
+    \text{cum}_{j,t} = \text{cum}_{j,t^-} + n_t \Delta \sum_{s \in C_j} \text{run}_{j,s,t},
+    \qquad \text{cum}_{j,t^-} = 0 \text{ in the entry slot } e^0_j .
+    $$"""
     dt, entry, grid = sets.instance.dt_h, sets.entry, sets.grid
 
     def rule(m, j, t):
@@ -196,7 +251,13 @@ def add_work(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_grid_energy(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    """g[s,t] ≥ idle_s + pue_s · Σ_j power_j · run[j,s,t] − R[s,t] (and g ≥ 0)."""
+    r"""Site energy balance: grid power covers the load the renewables do not.
+
+    $$
+    g_{s,t} \ge \mathrm{idle\_kw}_s
+      + \text{pue}_s \sum_j \mathrm{power\_kw}_j\, \text{run}_{j,s,t} - R_{s,t},
+    \qquad g_{s,t} \ge 0 .
+    $$"""
     inst = sets.instance
     users: dict[tuple[int, int], list[int]] = defaultdict(list)
     for j, s, t in m.JST:
@@ -211,7 +272,12 @@ def add_grid_energy(m: pyo.ConcreteModel, sets: WindowSets) -> None:
 
 
 def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """Exact delay term only: rem_j · done[j,t] ≤ cum[j,t] and done[j,t] ≥ done[j,t⁻]."""
+    r"""Completion indicators, for the exact delay term only:
+
+    $$
+    \text{rem}_j\, \text{done}_{j,t} \le \text{cum}_{j,t}, \qquad
+    \text{done}_{j,t} \ge \text{done}_{j,t^-} .
+    $$"""
     if settings.delay_term != "exact":
         return
     entry = sets.entry
@@ -229,9 +295,9 @@ def add_completion(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettin
 
 
 def deadline_slot(sets: WindowSets, j: int) -> int | None:
-    """Period k containing job j's deadline D if t0·Δ < D ≤ t_end·Δ and D is after the job enters
-    (t_end if D is the window end; else None: deadlines beyond the window are left to the terminal
-    penalty)."""
+    r"""Period $k$ containing job $j$'s deadline $D$ if $t_0\Delta < D \le t_\text{end}\Delta$ and
+    $D$ is after the job enters ($t_\text{end}$ if $D$ is the window end); else None: deadlines
+    beyond the window are left to the terminal price."""
     deadline = sets.instance.jobs[j].deadline_h
     dt = sets.instance.dt_h
     if deadline is None or not sets.t0 * dt < deadline <= sets.t_end * dt + 1e-9:
@@ -242,11 +308,21 @@ def deadline_slot(sets: WindowSets, j: int) -> int | None:
 
 
 def deadline_bounds(m: pyo.ConcreteModel, sets: WindowSets, j: int) -> list:
-    """Lower bounds of miss[j] for a deadline D in period k (the work done by D in period k is at
-    most D − start_k, computing starting no earlier than the period, the job's entry or its
-    checkpoint's arrival):  rem_j − cum[j,k]  (if k < t_end)  and
-    rem_j − cum[j,k⁻] − (D − start_k) + Σ_{x arriving in period k} min(D − kΔ, m_x − kΔ)·mig[x],
-    start_k = max(kΔ, ready_h) in the entry period, kΔ otherwise (cum = 0 before e0)."""
+    r"""Lower bounds of $\text{miss}_j$ for a deadline $D$ in period $k$. The work done by $D$ in
+    period $k$ is at most $D - \text{start}_k$, computing starting no earlier than the period,
+    the job's entry or its checkpoint's arrival:
+
+    $$
+    \begin{aligned}
+    \text{miss}_j &\ge \text{rem}_j - \text{cum}_{j,k} \qquad (k < t_\text{end}),\\
+    \text{miss}_j &\ge \text{rem}_j - \text{cum}_{j,k^-} - (D - \text{start}_k)^+
+      + \sum_{x \text{ arriving in } k} \min(D - k\Delta,\ m_x - k\Delta)\, \text{mig}_x ,
+    \end{aligned}
+    $$
+
+    with $\text{start}_k = \max(k\Delta, \text{ready}_j)$ in the entry period and $k\Delta$
+    otherwise, $\text{cum} = 0$ before $e^0_j$, and $k^-$ the last period when
+    $k = t_\text{end}$."""
     dt, entry, arcs = sets.instance.dt_h, sets.entry[j], sets.arcs
     k, deadline = deadline_slot(sets, j), sets.instance.jobs[j].deadline_h
 
@@ -266,7 +342,8 @@ def deadline_bounds(m: pyo.ConcreteModel, sets: WindowSets, j: int) -> list:
 
 
 def add_deadlines(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """miss[j] ≥ each of :func:`deadline_bounds` (and ≥ 0): work missing at the deadline."""
+    r"""Work missing at the deadline: $\text{miss}_j \ge 0$ and $\ge$ each of
+    :func:`deadline_bounds`."""
     keys = [(j, i) for j in m.DJ for i in range(len(deadline_bounds(m, sets, j)))]
     m.missed_work = pyo.Constraint(
         keys, rule=lambda m, j, i: m.miss[j] >= deadline_bounds(m, sets, j)[i]
@@ -277,10 +354,28 @@ def add_deadlines(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSetting
 
 
 def add_objective(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    """min Δ·Σ n_t·g + Σ E_x·mig[x] + slowdown_weight·delay + Σ_j price_j·(rem_j − cum[j,last])
-    + deadline_price · Σ miss, with delay (over slots from the job's arrival, or t0, to t_end;
-    cum = 0 before e0):
-    flow:  Σ_j (Δ/W_j) Σ_t n_t·(rem_j − cum[j,t]);   exact:  Σ_j (Δ/W_j) Σ_t n_t·(1 − done[j,t])."""
+    r"""The objective (kWh): grid energy, migration energy, the weighted delay, a terminal price
+    $\pi_j$ (:func:`~greenopt.optimization.objective.terminal_prices`) for work left at the
+    window end, and a deadline price for work missing at a deadline:
+
+    $$
+    \min\ \Delta \sum_{(s,t) \in ST} n_t\, g_{s,t} + \sum_{x \in A} E_x\, \text{mig}_x
+      + \mathrm{slowdown\_weight} \cdot \text{delay}
+      + \sum_j \pi_j \left(\text{rem}_j - \text{cum}_{j,\text{last}}\right)
+      + \mathrm{deadline\_price} \sum_j \text{miss}_j ,
+    $$
+
+    with the delay term chosen by the `delay_term` setting:
+
+    $$
+    \text{flow:}\ \ \sum_j \frac{\Delta}{W_j} \sum_t n_t
+      \left(\text{rem}_j - \text{cum}_{j,t}\right),
+    \qquad
+    \text{exact:}\ \ \sum_j \frac{\Delta}{W_j} \sum_t n_t \left(1 - \text{done}_{j,t}\right),
+    $$
+
+    $t$ running over the slots from the job's arrival (or $t_0$) to $t_\text{end}$, with
+    $\text{cum} = 0$ and $\text{done} = 0$ before $e^0_j$."""
     inst, dt, grid = sets.instance, sets.instance.dt_h, sets.grid
     last, n = grid.starts[-1], grid.length
     prices = terminal_prices(inst, settings)

@@ -1,13 +1,30 @@
-"""The MILP's objective recomputed from a schedule, so any schedule (the MILP's own, a heuristic's)
+r"""The MILP's objective recomputed from a schedule, so any schedule (the MILP's own, a heuristic's)
 is scored the same way over the whole horizon from the initial state:
 
-    Δ·Σ g + Σ E_mig + slowdown_weight · delay + Σ_j price_j · (work left at the horizon end)
-    + deadline_price · Σ_j (work missing at the deadline, for deadlines within the horizon)
+$$
+\Delta \sum_{s,t} g_{s,t} + \sum E_\text{mig}
+  + \mathrm{slowdown\_weight} \cdot \text{delay}
+  + \sum_j \pi_j\, \ell_j(T)
+  + \mathrm{deadline\_price} \sum_{j:\ D_j \le T\Delta} \ell_j(D_j),
+$$
 
-with g = max(idle + pue·Σ power·run − R, 0) per site and slot (the simulator's grid power), and
-delay over the slots t from the job's arrival slot to the last slot, cum_j(t) its computed hours
-through slot t: flow Σ_j Σ_t Δ·(W_j − cum_j(t))/W_j, or exact Σ_j Σ_t (Δ/W_j)·[cum_j(t) < W_j].
-"""
+where
+
+$$
+g_{s,t} = \max\Big(\mathrm{idle\_kw}_s + \text{pue}_s \sum_j \mathrm{power\_kw}_j\,
+  \text{run}_{j,s,t} - R_{s,t},\ 0\Big)
+$$
+
+is the simulator's grid power, $T$ the number of slots, $\text{cum}_j(t)$ the hours job $j$
+computed through slot $t$, $\ell_j(\cdot)$ its work left at the horizon end or missing at its
+deadline $D_j$, $\pi_j$ its terminal price (:func:`terminal_prices`), and the delay over the
+slots $t$ from the job's arrival slot to the last slot
+
+$$
+\text{flow:}\ \ \sum_j \sum_t \Delta\, \frac{W_j - \text{cum}_j(t)}{W_j},
+\qquad
+\text{exact:}\ \ \sum_j \sum_t \frac{\Delta}{W_j}\, [\text{cum}_j(t) < W_j].
+$$"""
 
 from __future__ import annotations
 
@@ -31,9 +48,15 @@ class ObjectiveSettings(Protocol):
 
 
 def terminal_prices(instance: Instance, settings: ObjectiveSettings) -> np.ndarray:
-    """kWh per hour of work left at the window end, per job: ``settings.terminal_price``, or by
-    default min_s pue_s · power_kw_j + slowdown_weight / work_h_j — the least grid energy that
-    finishes an hour of it, plus the slowdown one more hour adds."""
+    r"""kWh per hour of work left at the window end, per job: ``settings.terminal_price``, or by
+    default
+
+    $$
+    \pi_j = \min_s \text{pue}_s \cdot \mathrm{power\_kw}_j
+      + \frac{\mathrm{slowdown\_weight}}{\mathrm{work\_h}_j},
+    $$
+
+    the least grid energy that finishes an hour of it, plus the slowdown one more hour adds."""
     jobs = instance.jobs
     if settings.terminal_price is not None:
         return np.full(len(jobs), float(settings.terminal_price))

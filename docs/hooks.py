@@ -1,0 +1,10 @@
+"""MkDocs hook: drop the Sphinx roles (``:func:``, ``:class:`` ...) that docstrings use before
+a code span, so the API reference shows just the name."""
+
+import re
+
+_ROLE = re.compile(r":(?:func|class|meth|mod|data|attr|exc|obj):(<code>)~?")
+
+
+def on_page_content(html: str, **_kwargs) -> str:
+    return _ROLE.sub(r"\1", html)
