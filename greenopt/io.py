@@ -232,7 +232,7 @@ def ranges_markdown() -> str:
     )
     lines.append(
         f"| jobs.csv | power_kw / gpus | ≤ {_number(DERIVED_LIMITS['max_kw_per_gpu'])} "
-        "| kW | a GPU with its share of the server draws ≤ 2 kW |"
+        "| kW | a GPU with its share of the server draws about 1–2 kW |"
     )
     return "\n".join(lines) + "\n"
 
