@@ -16,6 +16,27 @@ app = typer.Typer(
     help="Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.",
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        import greenopt
+
+        typer.echo(f"greenopt {greenopt.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters."""
+
+
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
 
 
@@ -179,10 +200,18 @@ _SETTING_OPTIONS = {
 }
 
 
+def _flag(option: str) -> str:
+    """The command-line flag of a ``solve`` parameter (``time_limit`` → ``--time-limit``)."""
+    if option == "feasibility_filter":
+        return "--no-feasibility-filter"
+    return "--" + option.replace("_", "-")
+
+
 def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
     """Settings for ``policy`` from named options (those not None) and ``--set key=value`` pairs,
     checked against the policy's settings model."""
     from greenopt.policies import policy_classes
+    from greenopt.policies.base import parse_key_values
 
     classes = policy_classes()
     if policy not in classes:
@@ -194,15 +223,38 @@ def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
             continue
         key = _SETTING_OPTIONS.get(option, option)
         if key not in fields:
-            raise typer.BadParameter(f"policy {policy!r} has no setting {key!r} (--{option})")
+            raise typer.BadParameter(
+                f"policy {policy!r} has no setting {key!r}", param_hint=_flag(option)
+            )
         settings[key] = value
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or key.strip() not in fields:
-            known = ", ".join(fields)
-            raise typer.BadParameter(f"--set {pair!r}: expected KEY=VALUE with KEY one of {known}")
-        settings[key.strip()] = value.strip()
+    known = ", ".join(fields)
+    try:
+        pairs_given = parse_key_values(pairs)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc} with KEY one of {known}", param_hint="--set") from exc
+    for key, value in pairs_given.items():
+        if key not in fields:
+            raise typer.BadParameter(
+                f"{key}={value}: policy {policy!r} has no setting {key!r}; it has {known}",
+                param_hint="--set",
+            )
+        settings[key] = value
     return settings
+
+
+def make_policy_or_exit(name: str, settings: dict):
+    """The policy, or each settings problem on one line of stderr and exit 2."""
+    import pydantic
+
+    from greenopt.policies import make_policy
+    from greenopt.policies.base import settings_errors
+
+    try:
+        return make_policy(name, **settings)
+    except pydantic.ValidationError as exc:
+        for line in settings_errors(exc):
+            typer.echo(f"{name}: {line}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -229,9 +281,6 @@ def solve(
 ) -> None:
     """Run one policy, simulate its schedule on the actual traces, write DIR/{assignment,
     migrations}.csv and DIR/metrics.json."""
-    import pydantic
-
-    from greenopt.policies import make_policy
     from greenopt.runner import run_policy
 
     inst = load_or_exit(instance)
@@ -246,10 +295,7 @@ def solve(
         "forecast_error": forecast_error,
         "feasibility_filter": False if no_feasibility_filter else None,
     }
-    try:
-        pol = make_policy(policy, **policy_settings(policy, given, set_ or []))
-    except pydantic.ValidationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    pol = make_policy_or_exit(policy, policy_settings(policy, given, set_ or []))
     result = run_policy(inst, pol)
     result.write(out)
     console = wide_console()
@@ -330,6 +376,8 @@ def compare(
     unknown = [s.name for s in specs if s.name not in policy_classes()]
     if unknown:
         raise typer.BadParameter(f"unknown policies {unknown}; have {sorted(policy_classes())}")
+    for spec in specs:  # settings errors before anything runs
+        make_policy_or_exit(spec.name, spec.settings)
     focus = focus or specs[-1].label
     if focus not in {s.label for s in specs}:
         raise typer.BadParameter(f"--focus {focus!r} is not one of the policies compared")

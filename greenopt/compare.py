@@ -11,6 +11,7 @@ import pandas as pd
 from greenopt.instance import Instance
 from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
+from greenopt.policies.base import parse_key_values
 from greenopt.runner import RunResult, run_policy
 from greenopt.schedule import write_csv_atomic
 
@@ -47,12 +48,10 @@ class PolicySpec:
     def parse(cls, text: str) -> PolicySpec:
         """``name`` or ``name:key=value:key=value`` (the label is the whole text)."""
         name, *pairs = text.split(":")
-        settings = {}
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise ValueError(f"policy spec {text!r}: expected name:key=value:key=value")
-            settings[key.strip()] = value.strip()
+        try:
+            settings = parse_key_values(pairs)
+        except ValueError as exc:
+            raise ValueError(f"policy spec {text!r}: {exc} (name:key=value:key=value)") from exc
         return cls(text, name.strip(), settings)
 
 
