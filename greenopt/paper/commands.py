@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 
-
 #: Wall time of each build size, measured on a shared 2-core machine (``greenopt paper --size
 #: quick --out /tmp/x``: 37 s wall, 16 s CPU; full: the committed report's own record).
 MEASURED_WALL = {"full": "13.3 min", "quick": "37 s"}
