@@ -364,7 +364,7 @@ def compare(
     comparison.csv, each run's schedule and metrics, and plots."""
     import time
 
-    from greenopt.compare import TABLE_METRICS, PolicySpec, compare, write_comparison
+    from greenopt.compare import PolicySpec, compare, write_comparison
     from greenopt.policies import policy_classes
 
     console = wide_console()
@@ -394,14 +394,52 @@ def compare(
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
     table, results = compare(inst, specs, on_result=progress)
-    shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
-    console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
+    print_comparison(console, table)
     for path in write_comparison(inst, table, results, out, focus):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
     if not table["valid"].all():
         console.print("[red]some schedules are INVALID[/]")
         raise typer.Exit(1)
+
+
+def print_comparison(console, table: pd.DataFrame) -> None:
+    """The comparison as metrics (rows) by policies (columns) under short distinct headers, split
+    into several tables when the policies do not fit the console's width, then a legend of the
+    headers that are not the policy's label."""
+    from rich import box
+    from rich.table import Table
+
+    from greenopt.compare import TABLE_METRICS, format_metric, short_headers
+
+    metrics = [m for m in TABLE_METRICS if m in table.columns]
+    labels = [str(label) for label in table.index]
+    headers = short_headers(labels)
+    columns = {
+        header: [format_metric(table.loc[label, m], m) for m in metrics]
+        for header, label in zip(headers, labels, strict=True)
+    }
+    metric_width = max(len("metric"), *(len(m) for m in metrics))
+    widths = {h: max(len(h), *(len(c) for c in cells)) for h, cells in columns.items()}
+    groups: list[list[str]] = [[]]
+    used = metric_width
+    for header in headers:  # a column is a separator, a space and its widest cell
+        if groups[-1] and used + 2 + widths[header] > console.width:
+            groups.append([])
+            used = metric_width
+        groups[-1].append(header)
+        used += 2 + widths[header]
+    for group in groups:
+        out = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0), pad_edge=False)
+        out.add_column("metric", justify="left", no_wrap=True, min_width=metric_width)
+        for header in group:
+            out.add_column(header, justify="right", no_wrap=True, min_width=widths[header] + 1)
+        for i, metric in enumerate(metrics):
+            out.add_row(metric, *(columns[h][i] for h in group))
+        console.print(out)
+    for header, label in zip(headers, labels, strict=True):
+        if header != label:
+            console.print(f"  {header} = {label}", highlight=False, soft_wrap=False)
 
 
 # ---- sweeps: `sweep`, `plot-sweep` (greenopt/sweep/commands.py) ---------------------------------
