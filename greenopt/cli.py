@@ -134,7 +134,7 @@ def feasibility(
     plot: Annotated[Path | None, typer.Option(help="draw the domain into this PNG")] = None,
 ) -> None:
     """Print (and plot) the feasibility domain of checkpoint migration (SPEC §3)."""
-    from greenopt.feasibility import domain_table, smax_table, window_statistics
+    from greenopt.feasibility import domain_table, smax_conditions_table, window_statistics
     from greenopt.instance import Parameters
 
     console = wide_console()
@@ -154,8 +154,12 @@ def feasibility(
     console.print(
         _frame_table(table, {"transfer_s": ".1f", "energy_kwh": ".4f", "break_even_min": ".2f"})
     )
-    console.print("[bold]S_max(B, W)[/] largest feasible checkpoint, GB")
-    console.print(_frame_table(smax_table(params, bw_list, win_list).reset_index(), {}))
+    console.print(
+        "[bold]S_max(B, W)[/] largest checkpoint, GB, each condition admits: time (T_mig ≤ "
+        "alpha·W), energy (T_be ≤ W); feasible = both, the test of the table above"
+    )
+    smax = smax_conditions_table(params, bw_list, win_list, power_kw=power_kw, pue=pue)
+    console.print(_frame_table(smax, dict.fromkeys(("time_gb", "energy_gb", "feasible_gb"), ".1f")))
     if inst is not None:
         console.print(f"[bold]Renewable windows per site[/] ({inst.name}, median job power)")
         console.print(_frame_table(window_statistics(inst), {}))
