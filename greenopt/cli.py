@@ -227,9 +227,7 @@ def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
             continue
         key = _SETTING_OPTIONS.get(option, option)
         if key not in fields:
-            raise typer.BadParameter(
-                f"policy {policy!r} has no setting {key!r}", param_hint=_flag(option)
-            )
+            raise typer.BadParameter(f"policy {policy!r} has no setting {key!r} ({_flag(option)})")
         settings[key] = value
     known = ", ".join(fields)
     try:
