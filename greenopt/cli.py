@@ -16,6 +16,27 @@ app = typer.Typer(
     help="Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.",
 )
 
+
+def _print_version(value: bool) -> None:
+    if value:
+        import greenopt
+
+        typer.echo(f"greenopt {greenopt.__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="print the version and exit"
+        ),
+    ] = False,
+) -> None:
+    """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters."""
+
+
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
 
 
@@ -119,7 +140,7 @@ def feasibility(
     plot: Annotated[Path | None, typer.Option(help="draw the domain into this PNG")] = None,
 ) -> None:
     """Print (and plot) the feasibility domain of checkpoint migration (SPEC §3)."""
-    from greenopt.feasibility import domain_table, smax_table, window_statistics
+    from greenopt.feasibility import domain_table, smax_conditions_table, window_statistics
     from greenopt.instance import Parameters
 
     console = wide_console()
@@ -139,8 +160,12 @@ def feasibility(
     console.print(
         _frame_table(table, {"transfer_s": ".1f", "energy_kwh": ".4f", "break_even_min": ".2f"})
     )
-    console.print("[bold]S_max(B, W)[/] largest feasible checkpoint, GB")
-    console.print(_frame_table(smax_table(params, bw_list, win_list).reset_index(), {}))
+    console.print(
+        "[bold]S_max(B, W)[/] largest checkpoint, GB, each condition admits: time (T_mig ≤ "
+        "alpha·W), energy (T_be ≤ W); feasible = both, the test of the table above"
+    )
+    smax = smax_conditions_table(params, bw_list, win_list, power_kw=power_kw, pue=pue)
+    console.print(_frame_table(smax, dict.fromkeys(("time_gb", "energy_gb", "feasible_gb"), ".1f")))
     if inst is not None:
         console.print(f"[bold]Renewable windows per site[/] ({inst.name}, median job power)")
         console.print(_frame_table(window_statistics(inst), {}))
@@ -185,10 +210,18 @@ _SETTING_OPTIONS = {
 }
 
 
+def _flag(option: str) -> str:
+    """The command-line flag of a ``solve`` parameter (``time_limit`` → ``--time-limit``)."""
+    if option == "feasibility_filter":
+        return "--no-feasibility-filter"
+    return "--" + option.replace("_", "-")
+
+
 def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
     """Settings for ``policy`` from named options (those not None) and ``--set key=value`` pairs,
     checked against the policy's settings model."""
     from greenopt.policies import policy_classes
+    from greenopt.policies.base import parse_key_values
 
     classes = policy_classes()
     if policy not in classes:
@@ -200,15 +233,36 @@ def policy_settings(policy: str, given: dict, pairs: list[str]) -> dict:
             continue
         key = _SETTING_OPTIONS.get(option, option)
         if key not in fields:
-            raise typer.BadParameter(f"policy {policy!r} has no setting {key!r} (--{option})")
+            raise typer.BadParameter(f"policy {policy!r} has no setting {key!r} ({_flag(option)})")
         settings[key] = value
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep or key.strip() not in fields:
-            known = ", ".join(fields)
-            raise typer.BadParameter(f"--set {pair!r}: expected KEY=VALUE with KEY one of {known}")
-        settings[key.strip()] = value.strip()
+    known = ", ".join(fields)
+    try:
+        pairs_given = parse_key_values(pairs)
+    except ValueError as exc:
+        raise typer.BadParameter(f"{exc} with KEY one of {known}", param_hint="--set") from exc
+    for key, value in pairs_given.items():
+        if key not in fields:
+            raise typer.BadParameter(
+                f"{key}={value}: policy {policy!r} has no setting {key!r}; it has {known}",
+                param_hint="--set",
+            )
+        settings[key] = value
     return settings
+
+
+def make_policy_or_exit(name: str, settings: dict):
+    """The policy, or each settings problem on one line of stderr and exit 2."""
+    import pydantic
+
+    from greenopt.policies import make_policy
+    from greenopt.policies.base import settings_errors
+
+    try:
+        return make_policy(name, **settings)
+    except pydantic.ValidationError as exc:
+        for line in settings_errors(exc):
+            typer.echo(f"{name}: {line}", err=True)
+        raise typer.Exit(2) from None
 
 
 @app.command()
@@ -235,9 +289,6 @@ def solve(
 ) -> None:
     """Run one policy, simulate its schedule on the actual traces, write DIR/{assignment,
     migrations}.csv and DIR/metrics.json."""
-    import pydantic
-
-    from greenopt.policies import make_policy
     from greenopt.runner import run_policy
 
     inst = load_or_exit(instance)
@@ -252,10 +303,7 @@ def solve(
         "forecast_error": forecast_error,
         "feasibility_filter": False if no_feasibility_filter else None,
     }
-    try:
-        pol = make_policy(policy, **policy_settings(policy, given, set_ or []))
-    except pydantic.ValidationError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    pol = make_policy_or_exit(policy, policy_settings(policy, given, set_ or []))
     result = run_policy(inst, pol)
     result.write(out)
     console = wide_console()
@@ -324,7 +372,7 @@ def compare(
     comparison.csv, each run's schedule and metrics, and plots."""
     import time
 
-    from greenopt.compare import TABLE_METRICS, PolicySpec, compare, write_comparison
+    from greenopt.compare import PolicySpec, compare, write_comparison
     from greenopt.policies import policy_classes
 
     console = wide_console()
@@ -336,6 +384,8 @@ def compare(
     unknown = [s.name for s in specs if s.name not in policy_classes()]
     if unknown:
         raise typer.BadParameter(f"unknown policies {unknown}; have {sorted(policy_classes())}")
+    for spec in specs:  # settings errors before anything runs
+        make_policy_or_exit(spec.name, spec.settings)
     focus = focus or specs[-1].label
     if focus not in {s.label for s in specs}:
         raise typer.BadParameter(f"--focus {focus!r} is not one of the policies compared")
@@ -352,14 +402,52 @@ def compare(
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
     table, results = compare(inst, specs, on_result=progress)
-    shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
-    console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
+    print_comparison(console, table)
     for path in write_comparison(inst, table, results, out, focus):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
     if not table["valid"].all():
         console.print("[red]some schedules are INVALID[/]")
         raise typer.Exit(1)
+
+
+def print_comparison(console, table: pd.DataFrame) -> None:
+    """The comparison as metrics (rows) by policies (columns) under short distinct headers, split
+    into several tables when the policies do not fit the console's width, then a legend of the
+    headers that are not the policy's label."""
+    from rich import box
+    from rich.table import Table
+
+    from greenopt.compare import TABLE_METRICS, format_metric, short_headers
+
+    metrics = [m for m in TABLE_METRICS if m in table.columns]
+    labels = [str(label) for label in table.index]
+    headers = short_headers(labels)
+    columns = {
+        header: [format_metric(table.loc[label, m], m) for m in metrics]
+        for header, label in zip(headers, labels, strict=True)
+    }
+    metric_width = max(len("metric"), *(len(m) for m in metrics))
+    widths = {h: max(len(h), *(len(c) for c in cells)) for h, cells in columns.items()}
+    groups: list[list[str]] = [[]]
+    used = metric_width
+    for header in headers:  # a column is a separator, a space and its widest cell
+        if groups[-1] and used + 2 + widths[header] > console.width:
+            groups.append([])
+            used = metric_width
+        groups[-1].append(header)
+        used += 2 + widths[header]
+    for group in groups:
+        out = Table(box=box.SIMPLE_HEAD, show_edge=False, padding=(0, 0), pad_edge=False)
+        out.add_column("metric", justify="left", no_wrap=True, min_width=metric_width)
+        for header in group:
+            out.add_column(header, justify="right", no_wrap=True, min_width=widths[header] + 1)
+        for i, metric in enumerate(metrics):
+            out.add_row(metric, *(columns[h][i] for h in group))
+        console.print(out)
+    for header, label in zip(headers, labels, strict=True):
+        if header != label:
+            console.print(f"  {header} = {label}", highlight=False, soft_wrap=False)
 
 
 # ---- sweeps: `sweep`, `plot-sweep` (greenopt/sweep/commands.py) ---------------------------------

@@ -11,6 +11,7 @@ import pandas as pd
 from greenopt.instance import Instance
 from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
+from greenopt.policies.base import parse_key_values
 from greenopt.runner import RunResult, run_policy
 from greenopt.schedule import write_csv_atomic
 
@@ -47,12 +48,10 @@ class PolicySpec:
     def parse(cls, text: str) -> PolicySpec:
         """``name`` or ``name:key=value:key=value`` (the label is the whole text)."""
         name, *pairs = text.split(":")
-        settings = {}
-        for pair in pairs:
-            key, sep, value = pair.partition("=")
-            if not sep:
-                raise ValueError(f"policy spec {text!r}: expected name:key=value:key=value")
-            settings[key.strip()] = value.strip()
+        try:
+            settings = parse_key_values(pairs)
+        except ValueError as exc:
+            raise ValueError(f"policy spec {text!r}: {exc} (name:key=value:key=value)") from exc
         return cls(text, name.strip(), settings)
 
 
@@ -111,3 +110,63 @@ def write_comparison(
         plots.plot_gantt(instance, focus_result, out / f"gantt_{file_name(focus)}.png"),
         plots.plot_policy_bars(table, out / "policies.png"),
     ]
+
+
+# ---- the table as printed ----------------------------------------------------------------------
+
+#: Short column headers of the printed table, by policy name (the legend gives full labels).
+SHORT_NAMES = {
+    "static": "static",
+    "energy_greedy": "energy",
+    "feasibility_greedy": "feasib.",
+    "pause_greedy": "pause",
+    "milp": "milp",
+    "rolling": "rolling",
+}
+
+#: Metrics that count things (printed as integers).
+COUNT_METRICS = {"migrations", "infeasible_migrations", "unfinished_jobs", "deadline_misses"}
+
+
+def short_headers(labels: Sequence[str], max_len: int = 8) -> list[str]:
+    """Distinct column headers of at most ``max_len`` characters for policy labels: the policy's
+    short name, numbered when several labels share it (``rolling1``, ``rolling2``)."""
+    names = [label.split(":")[0].strip() for label in labels]
+    bases = [SHORT_NAMES.get(name, name)[:max_len] for name in names]
+    headers = []
+    for i, base in enumerate(bases):
+        if bases.count(base) == 1:
+            headers.append(base)
+        else:
+            number = str(bases[: i + 1].count(base))
+            headers.append(base[: max_len - len(number)] + number)
+    if len(set(headers)) < len(headers):  # a numbered header met a policy's own short name
+        headers = [f"P{i + 1}" for i in range(len(labels))]
+    return headers
+
+
+def format_metric(value: object, metric: str = "") -> str:
+    """A table cell: "–" for a missing value, integers for counts, about 4 significant digits
+    otherwise without exponents down to 0.001 (at most 8 characters below a million)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return "–"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if not isinstance(value, int | float):
+        return str(value)
+    v = float(value)
+    if metric in COUNT_METRICS and v.is_integer():
+        return f"{int(v)}"
+    size = abs(v)
+    if v == 0:
+        return "0"
+    if size >= 1e6:
+        return f"{v:.3g}"
+    if size >= 1e4:
+        return f"{v:,.0f}"
+    if size >= 1:
+        decimals = 3 - len(str(int(size))) + 1
+        return f"{v:.{max(decimals, 0)}f}"
+    if size >= 1e-3:
+        return f"{v:.3g}"
+    return f"{v:.2g}"

@@ -8,6 +8,11 @@ Formulas (s: seconds, h: hours):
 * T_be = E_mig / (pue_b · power_kw_j)                                                         [h]
 * feasible ⇔ migratable ∧ connected ∧ T_mig ≤ alpha · W · 3600 ∧ T_be ≤ W − τ
 * S_max(B, W) = (alpha · W · 3600 − overhead − latency) · B · link_efficiency / 8             [GB]
+  is the largest checkpoint the time condition admits (SPEC §3's formula). The energy condition
+  bounds it too: T_be grows linearly with the size, so the largest checkpoint that is feasible
+  (both conditions) is min(S_max, S_be) with
+  S_be = ((W − τ)·pue·power_kw − e·(overhead + latency)/3600) / (n + 8e/(3600·B·link_efficiency)),
+  n = network_kwh_per_gb, e = transfer_endpoint_kw.                                          [GB]
 """
 
 from __future__ import annotations
@@ -116,9 +121,56 @@ class WindowTable:
 def max_checkpoint_gb(
     params: Parameters, bandwidth_gbps: float, window_h: float, latency_ms: float = 0.0
 ) -> float:
-    """S_max(B, W): largest checkpoint (GB) whose transfer fits in alpha of a W-hour window."""
+    """S_max(B, W): largest checkpoint (GB) whose transfer fits in alpha of a W-hour window (the
+    time condition alone; 0 when even the overhead does not fit)."""
+    return max(0.0, _time_limit_gb(params, bandwidth_gbps, window_h, latency_ms))
+
+
+def _time_limit_gb(params: Parameters, bandwidth_gbps, window_h, latency_ms) -> float:
+    """Size at which T_mig = alpha · W · 3600 (negative when the overhead alone exceeds it)."""
     usable_s = params.alpha * window_h * 3600.0 - params.checkpoint_overhead_s - latency_ms / 1000
-    return max(0.0, usable_s * bandwidth_gbps * params.link_efficiency / 8.0)
+    return usable_s * bandwidth_gbps * params.link_efficiency / 8.0
+
+
+def break_even_limit_gb(
+    params: Parameters,
+    bandwidth_gbps: float,
+    window_h: float,
+    power_kw: float,
+    pue: float,
+    latency_ms: float = 0.0,
+    tau_h: float = 0.0,
+) -> float:
+    """S_be: the size at which T_be = W − τ (energy condition alone; negative when even an empty
+    checkpoint does not break even, +inf when migrating costs no energy)."""
+    fixed_s = params.checkpoint_overhead_s + latency_ms / 1000
+    per_gb_kwh = params.network_kwh_per_gb + params.transfer_endpoint_kw * 8.0 / (
+        3600.0 * bandwidth_gbps * params.link_efficiency
+    )
+    budget_kwh = (window_h - tau_h) * pue * power_kw - params.transfer_endpoint_kw * fixed_s / 3600
+    if per_gb_kwh <= 0:
+        return np.inf if budget_kwh >= 0 else -np.inf
+    return budget_kwh / per_gb_kwh
+
+
+def max_feasible_checkpoint_gb(
+    params: Parameters,
+    bandwidth_gbps: float,
+    window_h: float,
+    power_kw: float,
+    pue: float,
+    latency_ms: float = 0.0,
+    tau_h: float = 0.0,
+) -> float | None:
+    """Largest checkpoint (GB) that passes the whole SPEC §3 test (:func:`is_feasible`) on a path
+    of this bandwidth and latency into a W-hour window, for a job of ``power_kw`` at a destination
+    of ``pue``: min(S_max, S_be), both conditions being monotone in the size. None when no
+    checkpoint, not even an empty one, is feasible."""
+    limit = min(
+        _time_limit_gb(params, bandwidth_gbps, window_h, latency_ms),
+        break_even_limit_gb(params, bandwidth_gbps, window_h, power_kw, pue, latency_ms, tau_h),
+    )
+    return None if limit < 0 else float(limit)
 
 
 def domain_table(
@@ -170,6 +222,35 @@ def smax_table(
         for w in windows_h
     }
     return pd.DataFrame(data, index=pd.Index(bandwidths_gbps, name="bandwidth_gbps"))
+
+
+def smax_conditions_table(
+    params: Parameters,
+    bandwidths_gbps: list[float],
+    windows_h: list[float],
+    power_kw: float = 0.3,
+    pue: float = 1.2,
+    latency_ms: float = 0.0,
+) -> pd.DataFrame:
+    """One row per (bandwidth, window): the largest checkpoint (GB) each condition admits —
+    ``time_gb`` (S_max, SPEC §3's formula) and ``energy_gb`` (S_be) — and ``feasible_gb``, the
+    largest that is feasible (both; NaN when none is), as :func:`domain_table` judges it."""
+    rows = []
+    for bw in bandwidths_gbps:
+        for w in windows_h:
+            feasible = max_feasible_checkpoint_gb(params, bw, w, power_kw, pue, latency_ms)
+            rows.append(
+                {
+                    "bandwidth_gbps": bw,
+                    "window_h": w,
+                    "time_gb": max_checkpoint_gb(params, bw, w, latency_ms),
+                    "energy_gb": max(
+                        0.0, break_even_limit_gb(params, bw, w, power_kw, pue, latency_ms)
+                    ),
+                    "feasible_gb": np.nan if feasible is None else feasible,
+                }
+            )
+    return pd.DataFrame(rows)
 
 
 def window_statistics(instance: Instance, power_kw: float | None = None) -> pd.DataFrame:

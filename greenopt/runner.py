@@ -19,6 +19,11 @@ SOLVER_METRICS = ("solve_s", "build_s", "mip_gap")
 
 @dataclass
 class RunResult:
+    """One policy run on one instance: the policy's name and settings, its schedule, the
+    simulator's judgement of it on the actual traces (validity, violations, SPEC §5 metrics),
+    what the policy reported beyond its schedule (``info``: solver status, bound, per-step
+    records...) and its planning wall time in seconds (``wall_s``, simulation excluded)."""
+
     policy: str
     settings: dict[str, Any]
     schedule: Schedule

@@ -197,6 +197,9 @@ class GreedyPolicy(Policy):
 
 
 class StaticPolicy(GreedyPolicy):
+    """``static``: every job computes at its origin whenever a GPU is free there and never moves
+    (the baseline without migration)."""
+
     name = "static"
 
 
@@ -220,6 +223,10 @@ def _claims(engine: GreedyEngine, t: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 class EnergyGreedyPolicy(GreedyPolicy):
+    """``energy_greedy``: every slot, move each job to the site with a free GPU that keeps the most
+    current renewable surplus with the job there, ignoring how long the checkpoint takes to arrive
+    (the energy-driven baseline; its moves may be infeasible, SPEC §3)."""
+
     name = "energy_greedy"
 
     def move(self, engine: GreedyEngine, t: int) -> None:
@@ -247,6 +254,11 @@ class EnergyGreedyPolicy(GreedyPolicy):
 
 
 class FeasibilityGreedyPolicy(GreedyPolicy):
+    """``feasibility_greedy``: move a job only by a move feasible (SPEC §3) on a forecast issued
+    at slot 0, to the site whose renewable window, shared with the jobs already there, covers at
+    least a slot more of its remaining work than staying; a job queued for a GPU takes any feasible
+    move to a free GPU."""
+
     name = "feasibility_greedy"
 
     def plan(self, instance: Instance) -> PolicyOutput:
@@ -365,6 +377,10 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
 
 
 class PauseGreedyPolicy(GreedyPolicy):
+    """``pause_greedy``: temporal shifting without migration; a job computes only while its site
+    has renewable surplus for it, unless its deadline (or the horizon end) leaves no slot to
+    wait."""
+
     name = "pause_greedy"
 
     def run_limit(self, engine: GreedyEngine, j: int, t: int, load: np.ndarray) -> float:

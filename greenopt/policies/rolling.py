@@ -133,7 +133,10 @@ def shift_plan(
 
 
 class RollingPolicy(Policy):
-    """Rolling-horizon MILP on a forecast; see the module docstring."""
+    """``rolling``: every ``step_h`` re-solve the MILP over the next ``lookahead_h`` on a fresh
+    forecast from the committed state, commit the first step, and fall back to
+    ``feasibility_greedy`` for a step that cannot be solved (recorded); see the module
+    docstring."""
 
     name = "rolling"
     Settings = RollingSettings

@@ -79,7 +79,14 @@ def sweep(
         typer.echo(f"choose one place to run: {', '.join(where)}", err=True)
         raise typer.Exit(2)
 
-    from greenopt.sweep.slurm import SlurmOptions
+    from greenopt.sweep.slurm import SlurmOptions, SlurmUnavailable, import_jobqueue
+
+    if slurm or slurm_runner or (print_job_script and not slurm_runner):
+        try:  # before anything runs or is written
+            import_jobqueue()
+        except SlurmUnavailable as e:
+            typer.echo(str(e), err=True)
+            raise typer.Exit(2) from None
 
     opts = SlurmOptions(queue, account, walltime, memory, cores_per_job)
     if print_job_script:

@@ -19,6 +19,7 @@ import os
 import random
 import socket
 import sys
+import threading
 import time
 import traceback
 from collections import deque
@@ -183,9 +184,27 @@ def open_client(
 # ---- progress ---------------------------------------------------------------------------------
 
 
+def estimate_eta_s(
+    durations: list[float], remaining: int, workers: int, running_s: list[float] = ()
+) -> float | None:
+    """Seconds until the sweep ends: the runs left (``remaining``, those running included) times
+    the mean duration of the finished runs, less the time the running ones have already spent
+    (each counted up to that mean), shared by the workers that can run them at once. None until
+    a run has finished; 0 when none is left."""
+    if remaining <= 0:
+        return 0.0
+    if not durations:
+        return None
+    mean = sum(durations) / len(durations)
+    work_s = remaining * mean - sum(min(r, mean) for r in running_s)
+    return max(0.0, work_s) / max(1, min(workers, remaining))
+
+
 class SweepProgress:
-    """Runs done / failed / remaining with an ETA: a live bar on a terminal, plain log lines
-    (at most one per ``every_s`` seconds, plus every failure and the end) elsewhere."""
+    """Runs done / failed / remaining with an ETA (:func:`estimate_eta_s`, refreshed as time
+    passes): a live bar on a terminal, plain log lines elsewhere (at most one per ``every_s``
+    seconds when runs finish, one every ``every_s`` seconds while none does, plus every failure
+    and the end). ``started(key)`` and ``update(status, key=key)`` time each run."""
 
     def __init__(
         self,
@@ -194,15 +213,24 @@ class SweepProgress:
         live: bool | None = None,
         stream: TextIO | None = None,
         every_s: float = 10.0,
+        workers: int = 1,
+        clock: Callable[[], float] = time.monotonic,
     ):
         self.name, self.total = name, total
         self.stream = stream or sys.stderr
         self.live = self.stream.isatty() if live is None else live
         self.every_s = every_s
+        self.workers = workers
+        self.clock = clock
         self.done = self.failed = 0
-        self.start = time.monotonic()
+        self.durations: list[float] = []
+        self._running: dict[str, float] = {}  # key -> start
+        self.start = clock()
         self._last = -math.inf  # the first update always prints
         self._bar = None
+        self._lock = threading.Lock()
+        self._stop = threading.Event()
+        self._timer: threading.Thread | None = None
 
     def __enter__(self) -> SweepProgress:
         if self.live and self.total:
@@ -211,10 +239,19 @@ class SweepProgress:
                 BarColumn,
                 MofNCompleteColumn,
                 Progress,
+                ProgressColumn,
                 TextColumn,
                 TimeElapsedColumn,
-                TimeRemainingColumn,
             )
+            from rich.text import Text
+
+            sweep = self
+
+            class EtaColumn(ProgressColumn):
+                """Our estimate, re-rendered with the bar (rich's own stalls between runs)."""
+
+                def render(self, task) -> Text:
+                    return Text(f"ETA {sweep.eta_text()}")
 
             self._bar = Progress(
                 TextColumn("[bold]{task.description}"),
@@ -222,17 +259,28 @@ class SweepProgress:
                 MofNCompleteColumn(),
                 TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(),
-                TextColumn("ETA"),
-                TimeRemainingColumn(),
+                EtaColumn(),
                 console=Console(file=self.stream),
             )
             self._bar.start()
             self._task = self._bar.add_task(self.name, total=self.total, status=self._status())
+        elif self.total:
+            self._timer = threading.Thread(target=self._tick, name="sweep-progress", daemon=True)
+            self._timer.start()
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        if self._timer is not None:
+            self._timer.join()
         if self._bar is not None:
             self._bar.stop()
+
+    def _tick(self) -> None:
+        """Plain mode: a line every ``every_s`` seconds while no run finishes."""
+        while not self._stop.wait(self.every_s / 4):
+            if self.clock() - self._last >= self.every_s and self.remaining:
+                self.line()
 
     @property
     def remaining(self) -> int:
@@ -241,38 +289,47 @@ class SweepProgress:
     def _status(self) -> str:
         return f"done {self.done} · failed {self.failed} · remaining {self.remaining}"
 
-    def eta_s(self) -> float | None:
-        finished = self.done + self.failed
-        if not finished:
-            return None
-        return (time.monotonic() - self.start) / finished * self.remaining
+    def started(self, key: str) -> None:
+        """Run ``key`` was submitted (a retry restarts its clock)."""
+        self._running[key] = self.clock()
 
-    def update(self, status: str, note: str = "") -> None:
+    def eta_s(self) -> float | None:
+        now = self.clock()
+        running = [now - t for t in list(self._running.values())]
+        return estimate_eta_s(self.durations, self.remaining, self.workers, running)
+
+    def eta_text(self) -> str:
+        eta = self.eta_s()
+        return "estimating…" if eta is None else _hms(eta)
+
+    def update(self, status: str, note: str = "", key: str | None = None) -> None:
         if status == "failed":
             self.failed += 1
         else:
             self.done += 1
+        begun = self._running.pop(key, None) if key is not None else None
+        if begun is not None:
+            self.durations.append(self.clock() - begun)
         if self._bar is not None:
             self._bar.update(self._task, advance=1, status=self._status())
             if note:
                 self._bar.console.print(note)
             return
-        now = time.monotonic()
+        now = self.clock()
         if note or self.remaining == 0 or now - self._last >= self.every_s:
-            self._last = now
             self.line(note)
 
     def line(self, note: str = "") -> None:
-        eta = self.eta_s()
-        eta_text = "?" if eta is None else _hms(eta)
         text = (
             f"[sweep {self.name}] {self.done + self.failed}/{self.total} runs: {self._status()}, "
-            f"elapsed {_hms(time.monotonic() - self.start)}, ETA {eta_text}"
+            f"elapsed {_hms(self.clock() - self.start)}, ETA {self.eta_text()}"
         )
-        if self._bar is not None:
-            self._bar.console.print(text)
-        else:
-            print(text + (f" | {note}" if note else ""), file=self.stream, flush=True)
+        with self._lock:
+            self._last = self.clock()
+            if self._bar is not None:
+                self._bar.console.print(text)
+            else:
+                print(text + (f" | {note}" if note else ""), file=self.stream, flush=True)
 
 
 def _hms(seconds: float) -> str:
@@ -364,11 +421,13 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
 
     tries: dict[str, int] = {}
     owner: dict[str, str] = {}
+    bar = SweepProgress(name, len(todo), live=live, stream=stream)
 
     def submit(key: str):
         tries[key] = tries.get(key, 0) + 1
         fut = client.submit(point_fn, todo[key], key=f"greenopt-run-{key}-{tries[key]}", pure=False)
         owner[fut.key] = key
+        bar.started(key)
         return fut
 
     # a seeded shuffle spreads slow kinds of runs (e.g. one policy) over the sweep: steadier ETA
@@ -380,13 +439,14 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
     def fill() -> None:
         """Submit no more runs than the workers have threads (at least one): a run never waits on
         a busy worker, so a run that kills its worker takes no other run with it."""
-        room = max(1, sum(client.nthreads().values())) - pending.count()
+        bar.workers = max(1, sum(client.nthreads().values()))  # clusters grow and shrink
+        room = bar.workers - pending.count()
         while waiting and room > 0:
             pending.add(submit(waiting.popleft()))
             room -= 1
 
-    fill()
-    with SweepProgress(name, len(todo), live=live, stream=stream) as bar:
+    with bar:
+        fill()
         for fut in pending:
             key = owner.pop(fut.key)
             try:
@@ -406,7 +466,7 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
             row["spec"] = json.dumps(todo[key], sort_keys=True, default=str)
             results.write_run(out, key, row)
             note = f"run {key} failed after {tries[key]} tries: {row['error']}"
-            bar.update(row["status"], note if row["status"] == "failed" else "")
+            bar.update(row["status"], note if row["status"] == "failed" else "", key=key)
 
 
 def failure_row(spec: dict[str, Any], reason: str, exc: BaseException) -> dict[str, Any]:

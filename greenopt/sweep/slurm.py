@@ -42,7 +42,11 @@ class SlurmOptions:
             raise ValueError(f"cores per job must be >= 1, got {self.cores_per_job}")
 
 
-def _import_jobqueue() -> Any:
+class SlurmUnavailable(RuntimeError):
+    """dask-jobqueue (the ``slurm`` extra) is not installed."""
+
+
+def import_jobqueue() -> Any:
     """Import dask_jobqueue without keeping the SIGINT handler its runner module installs
     (it would turn Ctrl-C in the driver into a silent exit)."""
     try:
@@ -53,8 +57,9 @@ def _import_jobqueue() -> Any:
         import dask_jobqueue
         import dask_jobqueue.slurm
     except ImportError as e:
-        raise RuntimeError(
-            "Slurm support needs dask-jobqueue: pip install 'greenopt[slurm]'"
+        raise SlurmUnavailable(
+            'Slurm support needs dask-jobqueue (the "slurm" extra): pip install -e ".[slurm]" '
+            'in a source checkout, or pip install "greenopt[slurm]"'
         ) from e
     if previous is not None:
         signal.signal(signal.SIGINT, previous)
@@ -64,7 +69,7 @@ def _import_jobqueue() -> Any:
 @contextmanager
 def slurm_cluster(opts: SlurmOptions, python: str | None = None):
     """A ``SLURMCluster`` whose jobs each run ``cores_per_job`` one-thread worker processes."""
-    jq = _import_jobqueue()
+    jq = import_jobqueue()
     cluster = jq.SLURMCluster(
         queue=opts.queue,
         account=opts.account,
@@ -126,7 +131,7 @@ def run_with_slurm_runner(scheduler_file: str | Path, body: Callable[[Any], Any]
     """Run ``body(client)`` in the driver task of a Slurm allocation (``SLURM_PROCID``,
     ``SLURM_NTASKS``, ``SLURM_JOB_ID`` set by srun). In the scheduler and worker tasks this call
     serves until the driver finishes and then exits the process (SLURMRunner's behaviour)."""
-    _import_jobqueue()
+    import_jobqueue()
     from dask_jobqueue.slurm import SLURMRunner
     from distributed import Client
 
