@@ -1,0 +1,162 @@
+"""One hand-derived test per constraint family and lever of the scheduling MILP that no other test
+pins down, each on an instance small enough to solve on paper.
+
+Conventions as in test_milp.py (:func:`helpers.ideal_instance`): Δ = 1 h unless said otherwise,
+pue 1, idle 0, no checkpoint overhead, link efficiency 1, every job draws 1 kW; a checkpoint of
+G GB over B Gbps takes T_mig = 8·G/B s and costs E_mig = transfer_endpoint_kw·T_mig. A 360 GB
+checkpoint over 8 Gbps takes 360 s = 0.1 h.
+"""
+
+from __future__ import annotations
+
+import pyomo.environ as pyo
+import pytest
+from helpers import ideal_instance, job, moves, runs, solve
+
+from greenopt.optimization import ModelSettings, OptimizationError, WindowState, build_sets
+from greenopt.optimization.model import build_model
+from greenopt.optimization.solve import ModelSolver
+
+W = 0.01  # slowdown weight of most tests: a grid hour (1 kWh) outweighs any delay it saves
+
+
+def arc_index(sets, src: int, dst: int, depart: int) -> int:
+    (x,) = [x for x, a in enumerate(sets.arcs) if (a.src, a.dst, a.depart) == (src, dst, depart)]
+    return x
+
+
+def maximise(model: pyo.ConcreteModel, expr, settings: ModelSettings) -> float:
+    """Replace the objective by max ``expr`` and solve; the optimum (OptimizationError if none)."""
+    model.del_component(model.objective)
+    model.objective = pyo.Objective(expr=expr, sense=pyo.maximize)
+    solver = ModelSolver(settings)
+    solver.load(model)
+    return solver.solve(5.0, warm_start=False).objective
+
+
+def three_sites_in_a_line():
+    """A–B–C, 8 Gbps links, no renewables; one job at A with a 360 GB checkpoint (0.1 h a move)."""
+    return ideal_instance(
+        {"A": [0, 0], "B": [0, 0], "C": [0, 0]},
+        [job(checkpoint_gb=360)],
+        [("A", "B", 8.0), ("B", "C", 8.0)],
+    )
+
+
+# ---- constraint families ------------------------------------------------------------------------
+
+
+def test_departure_after_arrival_keeps_the_lp_relaxation_from_leaving_before_arriving():
+    """LP relaxation with the move A→B at slot 0 fixed: it lands at 0.1 h, so u = 0.9 of slot 0 is
+    left. Let y = mig[B→C at slot 0]. Flow: loc[B,0] = 1 − y (nothing else enters or leaves B in
+    slot 0 at the optimum). run_limit alone asks loc[B,0] ≥ (1 − u)·1 = 0.1, so y could reach 0.9;
+    departure_after_arrival asks loc[B,0] ≥ 1: max y = 0 — no share of the job leaves B before the
+    checkpoint is there, as in the integer model."""
+    inst = three_sites_in_a_line()
+    settings = ModelSettings(candidate_sites=0, departure_every=1, feasibility_filter=False)
+    sets = build_sets(inst, WindowState.initial(inst), 2, feasibility_filter=False)
+    model = build_model(sets, settings)
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(model)
+    model.mig[arc_index(sets, 0, 1, 0)].fix(1)
+    assert maximise(model, model.mig[arc_index(sets, 1, 2, 0)], settings) == pytest.approx(0.0)
+
+
+def test_completion_indicators_never_switch_back_off():
+    """Exact delay term, one 1-h job at A with 5 kW in both slots. done[0] = 1 and done[1] = 0
+    meets done_needs_work (cum = 1 h by slot 0 and after), but done_monotone (done[1] ≥ done[0])
+    forbids it: the model is infeasible."""
+    inst = ideal_instance({"A": [5, 5]}, [job()])
+    settings = ModelSettings(candidate_sites=0, departure_every=1, delay_term="exact")
+    sets = build_sets(inst, WindowState.initial(inst), 2)
+    model = build_model(sets, settings)
+    model.done[0, 0].fix(1)
+    model.done[0, 1].fix(0)
+    solver = ModelSolver(settings)
+    solver.load(model)
+    with pytest.raises(OptimizationError, match="infeasible"):
+        solver.solve(5.0, warm_start=False)
+
+
+# ---- levers -------------------------------------------------------------------------------------
+
+
+def test_candidate_sites_keep_the_best_by_usable_renewable_energy():
+    """A (the job's site) has no renewables, B 5 kW in slots 1-2, C 50 kW in slot 2. A 1 kW job
+    can use min(R, 1 kW) per slot: 2 kWh at B, 1 kWh at C (more power, but one slot). With one
+    candidate besides A the model keeps B, and the optimum is that of
+    test_milp.test_job_migrates_to_catch_a_window: depart at slot 1 (arrival 0.1 h into it),
+    run 0.9 + 1.0 h on B's renewables; objective E_mig 0.1 + w·(1.9 + 1.0 + 0)/1.9. Kept C
+    instead, the job would run at most 1 h on renewables and the rest on the grid (≥ 0.9 kWh)."""
+    inst = ideal_instance(
+        {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0], "C": [0, 0, 50, 0]},
+        [job(work_h=1.9, checkpoint_gb=360)],
+        [("A", "B", 8.0), ("A", "C", 8.0)],
+        transfer_endpoint_kw=1.0,
+        slowdown_weight=W,
+    )
+    sets = build_sets(inst, WindowState.initial(inst), inst.n_slots, candidate_k=1)
+    assert sets.sites[0] == [0, 1]
+    out, _ = solve(inst, candidate_sites=1)
+    assert moves(out) == [("j", 1, "A", "B")]
+    assert runs(out) == [0.0, 0.9, 1.0]
+    assert out.info["objective"] == pytest.approx(0.1 + W * 2.9 / 1.9, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("every", "depart", "objective"),
+    [
+        # remaining after slots 0, 1, 2, 3 = 2, 1.1, 0.1, 0: delay 3.2/2
+        (1, 1, 0.1 + W * 3.2 / 2),
+        (0, 1, 0.1 + W * 3.2 / 2),  # 0 = every slot
+        # remaining after slots 0..4 = 2, 2, 1.1, 0.1, 0: delay 5.2/2
+        (2, 2, 0.1 + W * 5.2 / 2),
+    ],
+)
+def test_departure_every_restricts_departures_to_multiples_of_m(every, depart, objective):
+    """A has no renewables, B 5 kW in slots 1-4; a 2-h job at A, T_mig 0.1 h, E_mig 0.1 kWh.
+    Departing at slot 0 lands in slot 0, where B has no window: infeasible. Best is to depart at
+    slot 1 and run 0.9, 1, 0.1 h in slots 1-3. With m = 2 departures are at slots 0, 2, 4: depart
+    at 2 and run 0.9, 1, 0.1 h in slots 2-4 (grid hours before cost 1 kWh, more than the delay
+    they save)."""
+    inst = ideal_instance(
+        {"A": [0] * 6, "B": [0, 5, 5, 5, 5, 0]},
+        [job(work_h=2.0, checkpoint_gb=360)],
+        [("A", "B", 8.0)],
+        transfer_endpoint_kw=1.0,
+        slowdown_weight=W,
+    )
+    out, _ = solve(inst, departure_every=every)
+    assert moves(out) == [("j", depart, "A", "B")]
+    assert runs(out)[depart:] == [0.9, 1.0, 0.1]
+    assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    ("terminal_price", "expected_runs", "objective"),
+    [
+        # default price 1.2: x = (1, 1) costs 2.5 + 0.2·(3 + 2) + 1.2·2 = 5.9
+        # [(1, 0): 1.25 + 0.2·6 + 1.2·3 = 6.05; (0, 0): 0.2·8 + 1.2·4 = 6.4]
+        (None, [1.0, 1.0], 5.9),
+        # without its slowdown part (price 1) x = (1, 0) would win: 5.45 < 5.5 (1, 1) < 5.6 (0, 0)
+        (1.0, [1.0, 0.0], 1.25 + 0.2 * 6 + 1.0 * 3),
+        (0.0, [0.0, 0.0], 0.2 * 8),  # a free terminal: wait
+    ],
+)
+def test_default_terminal_price_charges_the_slowdown_left_work_adds(
+    terminal_price, expected_runs, objective
+):
+    """A 4-h job at A (pue 1.25, no renewables) over a 2-slot horizon; Z, with pue 1, is not linked.
+    Default terminal price: min pue · power + w/W = 1 + 0.8/4 = 1.2 kWh per hour left. Running
+    x_t of slot t costs 1.25·x_t on the grid; flow delay (1/4)·((4 − x0) + (4 − x0 − x1)) weighs
+    w = 0.8; terminal price·(4 − x0 − x1). Marginal value of x1: 1.25 − 0.2 − price, of x0:
+    1.25 − 0.4 − price. At 1.2 both run; at 1 (no slowdown part) only x0."""
+    inst = ideal_instance(
+        {"A": [0, 0], "Z": [0, 0]},
+        [job(work_h=4.0)],
+        pue={"A": 1.25, "Z": 1.0},
+        slowdown_weight=0.8,
+    )
+    out, sim = solve(inst, terminal_price=terminal_price)
+    assert runs(out) == expected_runs
+    assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
+    assert sim.metrics["unfinished_jobs"] == 1
