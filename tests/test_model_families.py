@@ -55,11 +55,12 @@ def three_sites_in_a_line():
 
 
 def test_departure_after_arrival_keeps_the_lp_relaxation_from_leaving_before_arriving():
-    """LP relaxation with the move A→B at slot 0 fixed: it lands at 0.1 h, so u = 0.9 of slot 0 is
-    left. Let y = mig[B→C at slot 0]. Flow: loc[B,0] = 1 − y (nothing else enters or leaves B in
-    slot 0 at the optimum). run_limit alone asks loc[B,0] ≥ (1 − u)·1 = 0.1, so y could reach 0.9;
-    departure_after_arrival asks loc[B,0] ≥ 1: max y = 0 — no share of the job leaves B before the
-    checkpoint is there, as in the integer model."""
+    """LP relaxation with the move A→B at slot 0 fixed: it lands at 0.1 h (u = 0.9). Let
+    y = mig[B→C at 0] and c = mig[C→B at 0], the only other arc into B in slot 0 (A→C at 0 is 0,
+    as the whole job leaves A for B). Flow: loc[B,0] = 1 + c − y − mig[B→A at 0] and
+    loc[C,0] = y − c ≥ 0. departure_after_arrival asks loc[B,0] ≥ 1 + c, so max y = 0: no share
+    of the job leaves B before its checkpoint is there, as in the integer model. run_limit alone
+    only asks loc[B,0] ≥ 0.1·(1 + c), which lets y be positive."""
     inst = three_sites_in_a_line()
     settings = ModelSettings(candidate_sites=0, departure_every=1, feasibility_filter=False)
     sets = build_sets(inst, WindowState.initial(inst), 2, feasibility_filter=False)
@@ -100,11 +101,11 @@ def test_idle_power_comes_before_the_jobs_on_renewables():
 
 def test_transfers_in_flight_at_the_window_start_keep_their_share_of_the_link():
     """Window [1, 4); A has no renewables, B 5 kW throughout; alpha 1; A–B at 1 Gbps carries
-    450 GB per slot. Job j left A at slot 0 with 720 GB: 5760 s = 1.6 h, 450 GB in slot 0 and 270 GB in
-    slot 1, so 180 GB are left in slot 1. Job k (1 h of work, at A) needs to move its 300 GB
-    checkpoint (2400 s = 2/3 h, all in the departure slot): not at slot 1, so at slot 2, landing
-    at 2 2/3 h and computing 1/3 + 2/3 h in slots 2-3. j computes 0.4 + 0.6 h in slots 1-2.
-    Flow delay from slot 1: k 1 + 2/3 + 0, j 0.6 + 0 + 0; objective w·(5/3 + 0.6)."""
+    450 GB per slot. Job j left A at slot 0 with 720 GB: 5760 s = 1.6 h, 450 GB in slot 0 and
+    270 GB in slot 1, so 180 GB are left in slot 1. Job k (1 h of work, at A) needs to move its
+    300 GB checkpoint (2400 s = 2/3 h, all in the departure slot): not at slot 1, so at slot 2,
+    landing at 2 2/3 h and computing 1/3 + 2/3 h in slots 2-3. j computes 0.4 + 0.6 h in slots
+    1-2. Flow delay from slot 1: k 1 + 2/3 + 0, j 0.6 + 0 + 0; objective w·(5/3 + 0.6)."""
     inst = ideal_instance(
         {"A": [0, 0, 0, 0], "B": [5, 5, 5, 5]},
         [job("j", checkpoint_gb=720), job("k", checkpoint_gb=300)],

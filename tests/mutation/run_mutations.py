@@ -237,7 +237,8 @@ def scratch_copy(target: Path) -> None:
 
 
 def run_tests(scratch: Path, tests: list[str], markers: str) -> tuple[int, float, str]:
-    """Exit code of pytest on the scratch copy, seconds taken, its last output line."""
+    """Exit code of pytest on the scratch copy, seconds taken, and the failing test (or the last
+    output line)."""
     env = os.environ | {"PYTHONPATH": str(scratch), "PYTHONDONTWRITEBYTECODE": "1"}
     command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider"]
     started = time.perf_counter()
@@ -245,7 +246,9 @@ def run_tests(scratch: Path, tests: list[str], markers: str) -> tuple[int, float
         [*command, "-m", markers, *tests], cwd=scratch, env=env, capture_output=True, text=True
     )
     lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
-    return done.returncode, time.perf_counter() - started, lines[-1] if lines else done.stderr
+    failed = [ln.split()[1] for ln in lines if ln.startswith(("FAILED ", "ERROR "))]
+    last = failed[0] if failed else lines[-1] if lines else done.stderr.strip()
+    return done.returncode, time.perf_counter() - started, last
 
 
 def check_imports_the_copy(scratch: Path) -> None:
@@ -294,12 +297,12 @@ def main(argv: list[str] | None = None) -> int:
                 path.write_text(original)
             verdict = {0: "MISSED", 1: "caught"}.get(code, f"ERROR (exit {code})")
             rows.append((mu.name, verdict, seconds, last))
-            print(f"{verdict:>8}  {seconds:5.0f} s  {mu.name}  [{last}]", flush=True)
+            print(f"{verdict:>6}  {seconds:4.0f} s  {mu.name}  [{last}]", flush=True)
 
     width = max((len(name) for name, *_ in rows), default=8)
-    print(f"\n{'mutation':<{width}}  result")
-    for name, verdict, _, _ in rows:
-        print(f"{name:<{width}}  {verdict}")
+    print(f"\n{'mutation':<{width}}  result  first failing test")
+    for name, verdict, _, last in rows:
+        print(f"{name:<{width}}  {verdict:<6}  {last if verdict == 'caught' else ''}")
     bad = [name for name, verdict, *_ in rows if verdict != "caught"]
     print(f"\n{len(rows) - len(bad)} of {len(rows)} mutations caught")
     return 1 if bad else 0
