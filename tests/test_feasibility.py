@@ -1,8 +1,8 @@
 """Network routes and the feasibility domain against hand-computed values (SPEC §3)."""
 
 import numpy as np
-import pandas as pd
 import pytest
+from helpers import make_instance
 
 from greenopt.feasibility import (
     WindowTable,
@@ -15,18 +15,14 @@ from greenopt.feasibility import (
     window_lengths,
     window_statistics,
 )
-from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.instance import Job, Parameters, Site
 from greenopt.network import Network, Route
 
 P = Parameters(horizon_h=2.0)  # SPEC defaults: overhead 60 s, efficiency 0.9, 0.002 kWh/GB, 0.2 kW
 
 
-def make_instance(links, sites=("a", "b", "c", "d"), cf=None, jobs=()):
-    cf = [1.0] * 8 if cf is None else cf
-    params = Parameters(horizon_h=len(cf) * 0.25)
-    traces = pd.DataFrame({"pv": cf}, index=pd.Index(np.arange(len(cf)) * 0.25, name="time_h"))
-    site_objs = tuple(Site(s, gpus=2, renewable_kw=1.0, profile="pv", pue=1.2) for s in sites)
-    return Instance(params, site_objs, tuple(Link(*lk) for lk in links), tuple(jobs), traces)
+#: four sites a-d with 1 kW of renewables throughout eight one-hour slots
+FOUR_SITES = dict.fromkeys("abcd", [1.0] * 8)
 
 
 def test_migration_time_energy_break_even_by_hand():
@@ -44,13 +40,14 @@ def test_migration_time_energy_break_even_by_hand():
 def test_widest_path_prefers_bandwidth_then_latency_then_hops():
     # a–b direct at 1 Gbps; a–c–b at 10 Gbps (latency 5+5); a–d–b at 10 Gbps (latency 3+3)
     inst = make_instance(
-        [
+        FOUR_SITES,
+        links=[
             ("a", "b", 1, 1),
             ("a", "c", 10, 5),
             ("c", "b", 10, 5),
             ("a", "d", 10, 3),
             ("d", "b", 40, 3),
-        ]
+        ],
     )
     route = Network(inst).route("a", "b")
     assert route.path == ("a", "d", "b")
@@ -62,20 +59,22 @@ def test_widest_path_prefers_bandwidth_then_latency_then_hops():
 def test_route_ties_broken_by_hops_then_ids_from_smaller_endpoint():
     # two equal-latency, equal-width two-hop paths a–c–d and a–b–d: lexicographic picks a,b,d
     inst = make_instance(
-        [("a", "c", 10, 1), ("c", "d", 10, 1), ("a", "b", 10, 1), ("b", "d", 10, 1)]
+        FOUR_SITES,
+        links=[("a", "c", 10, 1), ("c", "d", 10, 1), ("a", "b", 10, 1), ("b", "d", 10, 1)],
     )
     net = Network(inst)
     assert net.route("a", "d").path == ("a", "b", "d")
     assert net.route("d", "a").path == ("d", "b", "a")  # reverse of the one searched from "a"
     # a direct link of the same latency sum wins on hops
     inst2 = make_instance(
-        [("a", "c", 10, 1), ("c", "d", 10, 1), ("a", "d", 10, 2), ("a", "b", 10, 0)]
+        FOUR_SITES,
+        links=[("a", "c", 10, 1), ("c", "d", 10, 1), ("a", "d", 10, 2), ("a", "b", 10, 0)],
     )
     assert Network(inst2).route("a", "d").path == ("a", "d")
 
 
 def test_unconnected_sites_have_no_route_and_are_infeasible():
-    inst = make_instance([("a", "b", 10, 0)])
+    inst = make_instance(FOUR_SITES, links=[("a", "b", 10, 0)])
     net = Network(inst)
     assert net.route("a", "c") is None
     job = Job("j", power_kw=0.3, work_h=1, checkpoint_gb=1, arrival_h=0, origin="a")
@@ -90,7 +89,7 @@ def test_window_lengths_run_to_the_first_failing_slot_and_stop_at_horizon():
 def test_window_table_uses_surplus_after_idle_and_pue():
     # R = 1 kW·cf; job 0.5 kW at PUE 1.2 needs cf ≥ 0.6 (idle 0)
     job = Job("j", power_kw=0.5, work_h=1, checkpoint_gb=1, arrival_h=0, origin="a")
-    inst = make_instance([], sites=("a",), cf=[0.7, 0.6, 0.59, 0.9], jobs=[job])
+    inst = make_instance({"a": [0.7, 0.6, 0.59, 0.9]}, [job], pue=1.2, slot_minutes=15)
     assert WindowTable(inst).hours[0, 0].tolist() == [0.5, 0.25, 0.0, 0.25]
 
 
@@ -138,7 +137,7 @@ def test_max_checkpoint_and_domain_table_agree():
 
 
 def test_window_statistics_counts_maximal_runs():
-    inst = make_instance([], sites=("a",), cf=[1, 1, 0, 1, 0, 1, 1, 1])
+    inst = make_instance({"a": [1, 1, 0, 1, 0, 1, 1, 1]}, pue=1.2, slot_minutes=15)
     stats = window_statistics(inst, power_kw=0.5)
     assert stats.loc[0, "count"] == 3
     assert stats.loc[0, "mean_h"] == pytest.approx((0.5 + 0.25 + 0.75) / 3)

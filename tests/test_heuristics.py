@@ -3,12 +3,12 @@
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
+from helpers import make_instance
 
 from greenopt.feasibility import WindowTable
 from greenopt.generate import generate_instance
-from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.instance import Instance, Job
 from greenopt.io import load_instance
 from greenopt.policies import make_policy
 from greenopt.policies.heuristics import HEURISTICS, FeasibilityGreedyPolicy
@@ -22,15 +22,6 @@ def two_sites(checkpoint_gb: float, bandwidth: float = 10.0, deadline_h=None) ->
 
     One 0.5 kW job (PUE 1) with 1 h of work arrives at ``dark`` at 0 h; horizon 3 h (12 slots).
     """
-    params = Parameters(horizon_h=3.0, slowdown_weight=1.0)
-    sun = [0.0, 0.0] + [1.0] * 10
-    traces = pd.DataFrame(
-        {"none": [0.0] * 12, "sun": sun}, index=pd.Index(np.arange(12) * 0.25, name="time_h")
-    )
-    sites = (
-        Site("dark", gpus=1, renewable_kw=0.0, profile="none", pue=1.0),
-        Site("sunny", gpus=1, renewable_kw=2.0, profile="sun", pue=1.0),
-    )
     job = Job(
         "j",
         power_kw=0.5,
@@ -40,7 +31,9 @@ def two_sites(checkpoint_gb: float, bandwidth: float = 10.0, deadline_h=None) ->
         origin="dark",
         deadline_h=deadline_h,
     )
-    return Instance(params, sites, (Link("dark", "sunny", bandwidth, 0.0),), (job,), traces)
+    renewable = {"dark": [0.0] * 12, "sunny": [0.0, 0.0] + [2.0] * 10}
+    links = [("dark", "sunny", bandwidth, 0.0)]
+    return make_instance(renewable, [job], links, gpus=1, slot_minutes=15, slowdown_weight=1.0)
 
 
 def test_static_runs_at_origin_from_arrival():
@@ -85,20 +78,19 @@ def test_feasibility_greedy_moves_a_job_queued_for_a_gpu_to_a_free_one_in_a_wind
     # 0.25 h and finds A's GPU busy. Moving to B is in the feasibility domain (B's surplus covers
     # j2 alone: W = 2.75 h ≥ T_mig/alpha) though j3 already uses most of it; staying gains j2
     # nothing, so it moves at once (slot 1) instead of waiting 1.75 h for j1's GPU.
-    params = Parameters(horizon_h=3.0, slowdown_weight=1.0)
-    traces = pd.DataFrame(
-        {"none": [0.0] * 12, "sun": [1.0] * 12}, index=pd.Index(np.arange(12) * 0.25, name="t")
-    )
-    sites = (
-        Site("A", gpus=1, renewable_kw=0.0, profile="none", pue=1.0),
-        Site("B", gpus=2, renewable_kw=1.0, profile="sun", pue=1.0),
-    )
     jobs = (
         Job("j1", power_kw=0.5, work_h=2.0, checkpoint_gb=1.0, arrival_h=0.0, origin="A"),
         Job("j2", power_kw=0.5, work_h=1.0, checkpoint_gb=1.0, arrival_h=0.25, origin="A"),
         Job("j3", power_kw=0.8, work_h=2.0, checkpoint_gb=1.0, arrival_h=0.0, origin="B"),
     )
-    inst = Instance(params, sites, (Link("A", "B", 10.0, 0.0),), jobs, traces)
+    inst = make_instance(
+        {"A": [0.0] * 12, "B": [1.0] * 12},
+        jobs,
+        [("A", "B", 10.0, 0.0)],
+        gpus={"A": 1, "B": 2},
+        slot_minutes=15,
+        slowdown_weight=1.0,
+    )
     result = run_policy(inst, make_policy("feasibility_greedy"))
     assert result.simulation.valid
     migs = result.schedule.migrations

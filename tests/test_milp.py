@@ -11,13 +11,12 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import pandas as pd
 import pyomo.environ as pyo
 import pytest
+from helpers import ideal_instance, job, moves, random_instance, runs, solve
 from pyomo.contrib.appsi.solvers import Highs
 
 from greenopt.feasibility import WindowTable
-from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.network import Network
 from greenopt.optimization import (
     JobState,
@@ -44,79 +43,6 @@ from greenopt.policies.milp import MilpPolicy
 from greenopt.schedule import ScheduleBuilder
 from greenopt.simulator import simulate
 
-CAP_KW = 100.0
-
-
-def make_instance(
-    renewable: dict[str, list[float]],
-    jobs: list[Job],
-    links: list[tuple[str, str, float]] = (),
-    gpus: dict[str, int] | None = None,
-    slot_minutes: float = 60.0,
-    **params,
-) -> Instance:
-    """Sites named by ``renewable`` (kW per slot), 4 GPUs unless ``gpus`` says otherwise."""
-    n = len(next(iter(renewable.values())))
-    dt = slot_minutes / 60
-    traces = pd.DataFrame(
-        {f"p_{s}": np.asarray(r, float) / CAP_KW for s, r in renewable.items()},
-        index=np.arange(n) * dt,
-    )
-    sites = tuple(
-        Site(s, gpus=(gpus or {}).get(s, 4), renewable_kw=CAP_KW, profile=f"p_{s}", pue=1.0)
-        for s in renewable
-    )
-    defaults = dict(
-        link_efficiency=1.0,
-        checkpoint_overhead_s=0.0,
-        network_kwh_per_gb=0.0,
-        transfer_endpoint_kw=0.0,
-    )
-    p = Parameters(horizon_h=n * dt, slot_minutes=slot_minutes, **(defaults | params))
-    return Instance(p, sites, tuple(Link(a, b, bw) for a, b, bw in links), tuple(jobs), traces)
-
-
-def job(name="j", work_h=1.0, arrival_h=0.0, origin="A", checkpoint_gb=1.0, **kw) -> Job:
-    return Job(
-        name,
-        power_kw=1.0,
-        work_h=work_h,
-        checkpoint_gb=checkpoint_gb,
-        arrival_h=arrival_h,
-        origin=origin,
-        **kw,
-    )
-
-
-def solve(inst: Instance, **settings):
-    """Plan with the MILP (every site, every slot, no warm start unless asked), simulate, and
-    check the invariants every MILP result must meet."""
-    settings = {
-        "candidate_sites": 0,
-        "departure_every": 1,
-        "warm_start": (),
-        "time_limit_s": 10.0,
-    } | settings
-    policy = MilpPolicy(**settings)
-    out = policy.plan(inst)
-    sim = simulate(inst, out.schedule)
-    assert sim.valid, sim.violations
-    assert out.info["solver_status"] == "optimal"
-    recomputed = schedule_objective(inst, out.schedule, sim, policy.settings)
-    assert recomputed == pytest.approx(out.info["objective"], rel=1e-7, abs=1e-7)
-    return out, sim
-
-
-def runs(out, job_id="j") -> list[float]:
-    a = out.schedule.assignment
-    return a[a.job_id == job_id].sort_values("slot").run_fraction.round(9).tolist()
-
-
-def moves(out) -> list[tuple]:
-    m = out.schedule.migrations
-    return [(r.job_id, r.depart_slot, r.src, r.dst) for r in m.itertuples(index=False)]
-
-
 # ---- hand-derived optima ------------------------------------------------------------------------
 
 
@@ -132,7 +58,7 @@ def test_job_migrates_to_catch_a_window(delay_term, delay):
     # 0.9 + 1.0 = 1.9 h of renewable computing = all the work. Any grid hour costs 1 kWh against a
     # delay saving ≤ 2·w/1.9 = 0.0105, so the optimum is that move alone:
     # objective = 0.1 + w·delay.
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0]},
         [job(work_h=1.9, checkpoint_gb=360)],
         links=[("A", "B", 8.0)],
@@ -154,7 +80,7 @@ def test_move_into_too_short_window_is_filtered_unless_filter_is_off():
     # none feasible. Filtered optimum: run slot 1 at A on the grid, 0.5 kWh, no delay.
     # Unfiltered: depart at slot 1, run the whole of slot 2 at B on renewables: E_mig 0.1 +
     # w·(0.5·0.5/0.5) = 0.1 + 0.005 (departing at slot 2 leaves only 0.4 h of slot 2: 0.1 kWh more).
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0, 0, 0, 0], "B": [0, 0, 5, 0]},
         [job(work_h=0.5, arrival_h=0.5, checkpoint_gb=360)],
         links=[("A", "B", 8.0)],
@@ -181,7 +107,7 @@ def test_two_jobs_competing_for_one_gpu(gpus, objective, grid_kwh):
     # run in slot 0 for free. With 1 GPU, slot 0 holds one GPU-hour: one hour of work must run on
     # the grid in slot 1 (1 kWh) and one hour of work remains after slot 0 (flow delay 1·1/1):
     # 1 + w·1, w = 0.01, however the GPU is shared.
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [2, 0, 0]}, [job("j1"), job("j2")], gpus={"A": gpus}, slowdown_weight=0.01
     )
     out, sim = solve(inst)
@@ -198,7 +124,7 @@ def test_two_migrations_share_a_link_so_one_waits():
     # First mover (slot 0): computes 1/3 in slot 0, 2/3 in slot 1: remaining 2/3 → delay 2/3.
     # Second (slot 1): remaining 1, 2/3 → delay 5/3. Any grid hour costs 1 kWh ≫ delay gains, so
     # objective = w·(2/3 + 5/3) = 0.07/3 (both departing at 0 would give 0.04/3).
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0, 0, 0, 0], "B": [5, 5, 5, 5]},
         [job("j1", checkpoint_gb=300), job("j2", checkpoint_gb=300)],
         links=[("A", "B", 1.0)],
@@ -224,7 +150,7 @@ def test_slowdown_weight_flips_waiting_and_grid(delay_term, weight, expected_run
     # grid) costs x + y + w·(2 − 2x − y) in both delay terms (the exact term counts slots 0 and 1
     # unless done, and a fractional run only helps if it completes): w < 1/2 waits (2w), w > 1/2
     # runs at once (1 kWh).
-    inst = make_instance({"A": [0, 0, 5]}, [job()], slowdown_weight=weight)
+    inst = ideal_instance({"A": [0, 0, 5]}, [job()], slowdown_weight=weight)
     out, _ = solve(inst, delay_term=delay_term)
     assert runs(out) == expected_runs
     assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
@@ -243,7 +169,7 @@ def test_slowdown_weight_flips_waiting_and_grid(delay_term, weight, expected_run
     ],
 )
 def test_deadline(deadline, expected_runs, objective, misses):
-    inst = make_instance({"A": [0, 0, 5]}, [job(deadline_h=deadline)], slowdown_weight=0.01)
+    inst = ideal_instance({"A": [0, 0, 5]}, [job(deadline_h=deadline)], slowdown_weight=0.01)
     out, sim = solve(inst)
     assert runs(out) == expected_runs
     assert out.info["objective"] == pytest.approx(objective, abs=1e-7)
@@ -251,41 +177,6 @@ def test_deadline(deadline, expected_runs, objective, misses):
 
 
 # ---- invariants ------------------------------------------------------------------------------
-
-
-def random_instance(seed: int, n_sites=3, n_jobs=5, n_slots=48) -> Instance:
-    rng = np.random.default_rng(seed)
-    t = np.arange(n_slots) * 0.25
-    renewable = {
-        f"s{s}": np.clip(
-            3 * np.sin((t + rng.uniform(0, 24)) / 6 * np.pi) + rng.normal(0, 0.5, n_slots), 0, None
-        )
-        for s in range(n_sites)
-    }
-    links = [(f"s{s}", f"s{s + 1}", float(rng.choice([1, 10]))) for s in range(n_sites - 1)]
-    jobs = [
-        Job(
-            f"j{i}",
-            power_kw=float(rng.uniform(0.3, 1.0)),
-            work_h=float(rng.uniform(1, 5)),
-            checkpoint_gb=float(rng.choice([5, 50])),
-            arrival_h=float(rng.uniform(0, 6)),
-            origin=f"s{rng.integers(n_sites)}",
-            deadline_h=float(rng.uniform(8, 14)) if i % 2 else None,
-            migratable=bool(i != 3),
-        )
-        for i in range(n_jobs)
-    ]
-    return make_instance(
-        renewable,
-        jobs,
-        links,
-        gpus={f"s{s}": 2 for s in range(n_sites)},
-        slot_minutes=15.0,
-        checkpoint_overhead_s=60.0,
-        transfer_endpoint_kw=0.2,
-        network_kwh_per_gb=0.002,
-    )
 
 
 @pytest.mark.parametrize("feasibility_filter", [True, False])
@@ -368,7 +259,7 @@ def test_window_from_a_midway_state_with_a_transfer_in_flight():
     # 1-2, A none. Optimum: j runs 0.9 of slot 1 and 0.1 of slot 2 at B; k moves to B at slot 1
     # (8 GB: 8 s, free) and finishes there within slot 1. No grid, no migration energy; delay
     # from slot 1 (j is in flight, not pending): j remaining 0.1, 0, 0 → w·0.1/1; k 0 → 0.001.
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0, 0, 0, 0], "B": [0, 5, 5, 0]},
         [job("j", checkpoint_gb=3960), job("k", arrival_h=0.5, checkpoint_gb=8)],
         links=[("A", "B", 8.0)],
@@ -439,7 +330,7 @@ def test_no_departure_before_the_checkpoint_has_arrived():
     # A-B-C in a line, T_mig = 0.1 h per move (Δ = 1 h). A→B departing at slot 0 lands at 0.1 h,
     # inside slot 0, so the job may not leave B at the start of slot 0 (before it got there):
     # forcing both moves makes the model infeasible.
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0, 0], "B": [0, 0], "C": [5, 5]},
         [job(checkpoint_gb=360)],
         links=[("A", "B", 8.0), ("B", "C", 8.0)],
@@ -521,7 +412,7 @@ def test_coarse_periods_weigh_energy_and_delay_by_their_length(coarse_start, del
     # constant 1 kW of renewables, a 4 h job arriving at 0: it runs slots 0-3 at no grid cost.
     # Flow delay Σ_t n_t·(4 − cum_t)/4 h: fine (3+2+1+0)/4 = 1.5; with periods [0],[1],[2,4),...
     # cum is counted at a period's end: (3 + 2 + 2·0)/4 = 1.25.
-    inst = make_instance({"A": [1.0] * 8}, [job(work_h=4.0)], slowdown_weight=2.0)
+    inst = ideal_instance({"A": [1.0] * 8}, [job(work_h=4.0)], slowdown_weight=2.0)
     settings = ModelSettings(candidate_sites=0, departure_every=1, mip_rel_gap=0.0, coarse_factor=2)
     result = solve_window(inst, WindowState.initial(inst), 8, settings, coarse_start=coarse_start)
     assert result.report.objective == pytest.approx(2.0 * delay)
@@ -532,7 +423,7 @@ def test_coarse_periods_weigh_energy_and_delay_by_their_length(coarse_start, del
 def test_coarse_energy_uses_the_period_mean_and_only_fine_slots_can_be_applied():
     # renewables 2,0,2,0 kW in slots 4-7, a 2 h job arriving at 4: the period [4,8) has mean 1 kW,
     # so running half of it (2 h of work) costs nothing in the coarse model.
-    inst = make_instance({"A": [0.0] * 4 + [2.0, 0.0, 2.0, 0.0]}, [job(work_h=2.0, arrival_h=4)])
+    inst = ideal_instance({"A": [0.0] * 4 + [2.0, 0.0, 2.0, 0.0]}, [job(work_h=2.0, arrival_h=4)])
     settings = ModelSettings(candidate_sites=0, departure_every=1, mip_rel_gap=0.0, coarse_factor=4)
     result = solve_window(inst, WindowState.initial(inst), 8, settings, coarse_start=4)
     assert pyo.value(result.model.energy_kwh) == pytest.approx(0.0)

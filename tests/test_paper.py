@@ -153,6 +153,7 @@ def quick_report(tmp_path_factory):
     return out, result
 
 
+@pytest.mark.slow
 def test_quick_build_fills_everything(quick_report):
     out, result = quick_report
     text = (out / "README.md").read_text(encoding="utf-8")
@@ -165,6 +166,7 @@ def test_quick_build_fills_everything(quick_report):
         assert heading in text
 
 
+@pytest.mark.slow
 def test_quick_build_figures_and_tables_exist(quick_report):
     out, result = quick_report
     text = (out / "README.md").read_text(encoding="utf-8")
@@ -178,6 +180,7 @@ def test_quick_build_figures_and_tables_exist(quick_report):
     assert not (out / ".stage").exists()
 
 
+@pytest.mark.slow
 def test_quick_build_runs_every_experiment_ok(quick_report):
     out, _ = quick_report
     table = pd.read_csv(out / "tables" / "experiments.csv")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from test_milp import job, make_instance, random_instance
+from helpers import ideal_instance, job, random_instance
 
 from greenopt.forecast import NoisyForecaster, PersistenceForecaster
 from greenopt.optimization import OptimizationError, schedule_objective
@@ -18,7 +18,7 @@ EXACT = {"candidate_sites": 0, "departure_every": 1, "mip_rel_gap": 0.0, "time_l
 
 
 def test_window_state_carries_in_flight_finished_pending_and_present_jobs():
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": [0.0] * 8, "B": [0.0] * 8},
         [
             job("moving", work_h=3.0),
@@ -72,7 +72,7 @@ def test_migration_spanning_a_step_seam_is_carried_in_flight():
     # 100 GB over 1 Gbps at efficiency 1 with 60 s overhead: 860 s, longer than... a 10-minute
     # step (slots of 10 min): the move departs in one step and lands in the next.
     dark, sunny = [0.0] * 18, [0.0] * 2 + [5.0] * 16
-    inst = make_instance(
+    inst = ideal_instance(
         {"A": dark, "B": sunny},
         [job("j", work_h=2.0, checkpoint_gb=100.0)],
         links=[("A", "B", 1.0)],

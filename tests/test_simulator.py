@@ -10,10 +10,11 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import make_instance
 from typer.testing import CliRunner
 
 from greenopt.cli import app
-from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.instance import Instance, Job, Link, Site
 from greenopt.io import write_instance
 from greenopt.schedule import ASSIGNMENT_COLUMNS, MIGRATION_COLUMNS, Schedule, ScheduleBuilder
 from greenopt.simulator import METRIC_NAMES, ScheduleReadError, read_schedule, simulate
@@ -26,14 +27,6 @@ PARAMS = dict(
     transfer_endpoint_kw=0.2,
     alpha=1.0,
 )
-
-
-def make_instance(sites, links, jobs, profiles: dict[str, list[float]], slot_minutes=60.0):
-    n = len(next(iter(profiles.values())))
-    dt = slot_minutes / 60
-    traces = pd.DataFrame(profiles, index=pd.Index(np.arange(n) * dt, name="time_h"), dtype=float)
-    params = Parameters(horizon_h=n * dt, slot_minutes=slot_minutes, **PARAMS)
-    return Instance(params, tuple(sites), tuple(links), tuple(jobs), traces, name="tiny")
 
 
 def schedule(rows, moves=()) -> Schedule:
@@ -65,7 +58,9 @@ PROFILES_M = {
 
 
 def instance_m(*jobs: Job) -> Instance:
-    return make_instance(SITES_M, (Link("a", "b", 1.0),), jobs or (J1,), PROFILES_M)
+    return make_instance(
+        SITES_M, jobs or (J1,), (Link("a", "b", 1.0),), profiles=PROFILES_M, **PARAMS
+    )
 
 
 # j1 computes slot 0 at a, departs at 1 h, arrives at 1 + 1.5 = 2.5 h (slot 2, half usable),
@@ -132,7 +127,11 @@ def test_feasible_migration_is_not_counted():
     # [0, 1, 1, 1, 1, 1]·2 kW: W_b(1) = 5 h, alpha·W·3600 = 18000 ≥ 2700 s, and
     # T_be = E_mig/(1.2·1) = (0.675 + 0.2·0.75)/1.2 = 0.6875 h ≤ W − τ = 5 − 0.75 -> feasible.
     inst = make_instance(
-        SITES_M, (Link("a", "b", 2.0),), (J1,), {**PROFILES_M, "pb": [0, 1, 1, 1, 1, 1]}
+        SITES_M,
+        (J1,),
+        (Link("a", "b", 2.0),),
+        profiles={**PROFILES_M, "pb": [0, 1, 1, 1, 1, 1]},
+        **PARAMS,
     )
     rows = [("j1", 0, "a", 1.0), ("j1", 1, "b", 0.25), ("j1", 2, "b", 1.0), ("j1", 3, "b", 0.75)]
     result = simulate(inst, schedule(rows, [("j1", 1, "a", "b", 2700.0, 1)]))
@@ -153,7 +152,7 @@ def instance_b(gpus=2) -> Instance:
         Job("j3", power_kw=1.0, work_h=5.0, checkpoint_gb=1, arrival_h=2.0, origin="a",
             deadline_h=10.0),
     )  # fmt: skip
-    return make_instance((site,), (), jobs, {"p": [0, 0, 0, 0]})
+    return make_instance((site,), jobs, profiles={"p": [0, 0, 0, 0]}, **PARAMS)
 
 
 ROWS_B = [
@@ -201,7 +200,7 @@ def test_curtailment_when_renewable_exceeds_load():
     # r = [2.5, 2] (4.5 kWh), g = [0, 0.5], curtailed = [1.5, 0] -> 1.5 kWh
     site = Site("s", gpus=1, renewable_kw=4.0, profile="p", pue=1.5, idle_kw=1.0)
     job = Job("j", power_kw=1.0, work_h=2.0, checkpoint_gb=1, arrival_h=0.0, origin="s")
-    inst = make_instance((site,), (), (job,), {"p": [1.0, 0.5]})
+    inst = make_instance((site,), (job,), profiles={"p": [1.0, 0.5]}, **PARAMS)
     result = simulate(inst, schedule([("j", 0, "s", 1.0), ("j", 1, "s", 1.0)]))
     m = result.metrics
     assert (m["renewable_kwh"], m["nre_kwh"], m["curtailed_kwh"]) == pytest.approx((4.5, 0.5, 1.5))
@@ -216,7 +215,12 @@ def test_quarter_hour_slots_migration_arriving_mid_slot():
     site_b = Site("b", gpus=1, renewable_kw=0.0, profile="p", pue=1.0)
     job = Job("j", power_kw=1.0, work_h=0.5, checkpoint_gb=450, arrival_h=0.0, origin="a")
     inst = make_instance(
-        (site_a, site_b), (Link("a", "b", 10.0),), (job,), {"p": [0] * 8}, slot_minutes=15
+        (site_a, site_b),
+        (job,),
+        (Link("a", "b", 10.0),),
+        profiles={"p": [0] * 8},
+        slot_minutes=15,
+        **PARAMS,
     )
     # 0.25 h in slot 0, idle at a in slot 1, then 0.6·0.25 = 0.15 h in slot 2 and 0.4·0.25 = 0.1 h
     # in slot 3: 0.25 + 0.15 + 0.1 = 0.5 h = work_h.
@@ -355,6 +359,7 @@ def test_link_capacity_two_moves_sharing_a_link():
     # j1 a->c->d and j2 b->c->d together put 720 GB > 450 on c->d in slot 1.
     sites = [Site(s, gpus=2, renewable_kw=0.0, profile="p") for s in "abcd"]
     links = (Link("a", "c", 1.0), Link("b", "c", 1.0), Link("c", "d", 1.0))
+    no_sun = {"p": [0] * 4}
 
     def job(name, origin):
         return Job(name, power_kw=1.0, work_h=2.0, checkpoint_gb=360, arrival_h=0, origin=origin)
@@ -362,7 +367,7 @@ def test_link_capacity_two_moves_sharing_a_link():
     def rows(name, origin, dst):  # 1 + 0.2 (after arrival at 1.8 h) + 0.8 = 2 h
         return [(name, 0, origin, 1.0), (name, 1, dst, 0.2), (name, 2, dst, 0.8)]
 
-    inst = make_instance(sites, links, (job("j1", "a"), job("j2", "b")), {"p": [0] * 4})
+    inst = make_instance(sites, (job("j1", "a"), job("j2", "b")), links, profiles=no_sun, **PARAMS)
     moves = [("j1", 1, "a", "d", 2880.0, 1), ("j2", 1, "b", "d", 2880.0, 1)]
     result = simulate(inst, schedule(rows("j1", "a", "d") + rows("j2", "b", "d"), moves))
     assert found(result) == {("link_capacity", None, 1)}
@@ -370,10 +375,10 @@ def test_link_capacity_two_moves_sharing_a_link():
     # each alone fits
     for k in range(2):
         name, origin = ("j1", "a") if k == 0 else ("j2", "b")
-        alone = make_instance(sites, links, (job(name, origin),), {"p": [0] * 4})
+        alone = make_instance(sites, (job(name, origin),), links, profiles=no_sun, **PARAMS)
         assert simulate(alone, schedule(rows(name, origin, "d"), [moves[k]])).valid
     # opposite directions on c–d do not compete (full duplex): j2 starts at d and goes to b
-    inst = make_instance(sites, links, (job("j1", "a"), job("j2", "d")), {"p": [0] * 4})
+    inst = make_instance(sites, (job("j1", "a"), job("j2", "d")), links, profiles=no_sun, **PARAMS)
     moves = [("j1", 1, "a", "d", 2880.0, 1), ("j2", 1, "d", "b", 2880.0, 1)]
     assert simulate(inst, schedule(rows("j1", "a", "d") + rows("j2", "d", "b"), moves)).valid
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import tomllib
 from pathlib import Path
 
-import pandas as pd
 import pytest
-import test_sweep_support as support
+import sweep_plugins as support
+from helpers import make_instance
 
-from greenopt.instance import Instance, Job, Link, Parameters, Site
+from greenopt.instance import Instance, Job, Link, Site
 from greenopt.sweep.config import Grid, SweepError, load_sweep, parse_sweep
 from greenopt.sweep.transform import apply_transforms, scale_jobs
 
@@ -202,7 +202,6 @@ def test_experiment_files_are_valid():
 
 
 def small_instance() -> Instance:
-    params = Parameters(horizon_h=1.0, slot_minutes=15)
     sites = (Site("a", 2, 10.0, "pv"), Site("b", 2, 10.0, "pv"), Site("c", 1, 5.0, "pv"))
     links = (Link("a", "b", 10.0, 5.0), Link("b", "c", 2.5))
     jobs = (
@@ -210,8 +209,9 @@ def small_instance() -> Instance:
         Job("j2", 0.3, 2.0, 40.0, 0.25, "b"),
         Job("j3", 0.5, 1.0, 8.0, 0.5, "c"),
     )
-    traces = pd.DataFrame({"pv": [0.5, 0.5, 0.5, 0.5]}, index=[0.0, 0.25, 0.5, 0.75])
-    return Instance(params, sites, links, jobs, traces, name="small")
+    return make_instance(
+        sites, jobs, links, profiles={"pv": [0.5] * 4}, slot_minutes=15, name="small"
+    )
 
 
 def test_knobs_rewrite_exactly_what_they_name():

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-import test_sweep_support as support
+import sweep_plugins as support
 from typer.testing import CliRunner
 
 import greenopt
@@ -64,6 +64,7 @@ def run_files(out: Path) -> dict[str, tuple[int, int]]:
     return {p.name: (p.stat().st_mtime_ns, p.stat().st_ino) for p in paths}
 
 
+@pytest.mark.slow
 def test_one_result_per_point_and_rerun_skips_them(client, tmp_path):
     sw = load_sweep(
         sweep_file(
@@ -98,6 +99,7 @@ def test_one_result_per_point_and_rerun_skips_them(client, tmp_path):
     assert load_results(out).equals(df)
 
 
+@pytest.mark.slow
 def test_dead_worker_is_retried_and_failures_are_recorded(client, tmp_path):
     text = (
         f'[policy]\nname = "{FLAKY}"\nsettings = {{ marker_dir = "{tmp_path}" }}\n'
@@ -123,6 +125,7 @@ def test_dead_worker_is_retried_and_failures_are_recorded(client, tmp_path):
     assert sorted(status.values()) == ["failed", "failed", "ok", "ok", "ok"]
 
 
+@pytest.mark.slow
 def test_killed_driver_resumes_without_redoing_points(tmp_path):
     n = 8
     path = sweep_file(

@@ -68,6 +68,7 @@ def test_allocation_script(sweep_path):
     assert res.exit_code == 0 and "#SBATCH --ntasks=5" in res.output
 
 
+@pytest.mark.slow
 def test_slurm_runner_runs_a_sweep_in_simulated_tasks(sweep_path, tmp_path):
     """Four local processes with SLURM_PROCID 0..3 play the tasks of one allocation:
     0 = scheduler, 1 = driver, 2 and 3 = workers."""
