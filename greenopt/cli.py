@@ -281,7 +281,11 @@ def solve(
     forecast: Annotated[str | None, typer.Option(help="perfect|persistence|noisy")] = None,
     forecast_error: Annotated[float | None, typer.Option(help="noisy forecast error")] = None,
     no_feasibility_filter: Annotated[
-        bool, typer.Option("--no-feasibility-filter", help="MILP: keep infeasible arcs")
+        bool,
+        typer.Option(
+            "--no-feasibility-filter",
+            help="allow infeasible moves (milp, rolling, feasibility_greedy)",
+        ),
     ] = False,
     set_: Annotated[
         list[str] | None, typer.Option("--set", help="any policy setting, KEY=VALUE")

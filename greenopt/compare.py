@@ -108,7 +108,7 @@ def write_comparison(
     return [
         plots.plot_site_power(instance, focus_result, out / f"power_{file_name(focus)}.png"),
         plots.plot_gantt(instance, focus_result, out / f"gantt_{file_name(focus)}.png"),
-        plots.plot_policy_bars(table, out / "policies.png"),
+        plots.save(plots.plot_tradeoff(table), out / "policies.png"),
     ]
 
 

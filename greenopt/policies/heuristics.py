@@ -10,6 +10,12 @@ of their site. Moves respect the links' per-slot capacity, so every greedy sched
 * ``feasibility_greedy``: move only along moves in the feasibility domain (SPEC §3) on the forecast,
   to the destination whose forecast window covers the most of the job's remaining work; a job
   queued for a GPU takes any such move to a free GPU.
+
+``energy_greedy`` and ``feasibility_greedy`` have a ``feasibility_filter`` switch (off and on by
+default): with it on, a policy only considers moves in the feasibility domain (SPEC §3), judged at
+the arrival slot on the forecast the policy is given (``forecast``; ``perfect`` = the actual
+traces), as the MILP judges its arcs on the traces it sees; with it off, it ranks and moves exactly
+as with it on but may pick moves outside the domain. Everything else stays equal.
 * ``pause_greedy``: never migrate; suspend a job while its site has no surplus for it, unless its
   deadline (or, lacking one, the horizon end) forces it to run.
 """
@@ -169,9 +175,30 @@ class GreedyEngine:
 class GreedySettings(PolicySettings):
     """Settings shared by the greedy policies."""
 
-    forecast: ForecastName = Field("perfect", description="what feasibility_greedy believes")
+    forecast: ForecastName = Field(
+        "perfect",
+        description="what feasibility_greedy (and the feasibility filter) believes",
+    )
     forecast_error: float = Field(0.2, ge=0, description="noisy forecast: relative error at 24 h")
     seed: int = Field(0, description="seed of the noisy forecast")
+
+
+FILTER_DESCRIPTION = (
+    "consider only moves in the feasibility domain (SPEC §3), judged at their arrival slot on the "
+    "forecast"
+)
+
+
+class EnergyGreedySettings(GreedySettings):
+    """``energy_greedy``: the greedy settings and the feasibility filter, off by default."""
+
+    feasibility_filter: bool = Field(False, description=FILTER_DESCRIPTION)
+
+
+class FeasibilityGreedySettings(GreedySettings):
+    """``feasibility_greedy``: the greedy settings and the feasibility filter, on by default."""
+
+    feasibility_filter: bool = Field(True, description=FILTER_DESCRIPTION)
 
 
 class GreedyPolicy(Policy):
@@ -222,52 +249,23 @@ def _claims(engine: GreedyEngine, t: int) -> tuple[np.ndarray, np.ndarray]:
     return np.array(drawn), np.array(gpus)
 
 
-class EnergyGreedyPolicy(GreedyPolicy):
-    """``energy_greedy``: every slot, move each job to the site with a free GPU that keeps the most
-    current renewable surplus with the job there, ignoring how long the checkpoint takes to arrive
-    (the energy-driven baseline; its moves may be infeasible, SPEC §3)."""
+class FeasibilityJudge(GreedyPolicy):
+    """Base of the greedy policies that judge moves by SPEC §3 on a forecast issued at slot 0."""
 
-    name = "energy_greedy"
-
-    def move(self, engine: GreedyEngine, t: int) -> None:
-        inst = engine.inst
-        drawn, claimed = _claims(engine, t)
-        surplus = inst.renewable_kw[:, t] - engine.idle_kw - drawn  # after the jobs already there
-        gpus, sites = engine.gpus, np.arange(len(engine.gpus))
-        for j in engine.present(t):
-            if not engine.may_depart(j, t):
-                continue
-            job, here = inst.jobs[j], engine.states[j].site
-            own = engine.pue * job.power_kw
-            # surplus each site would have with this job there
-            with_job = surplus - own
-            with_job[here] = surplus[here]
-            room = (gpus - claimed >= job.gpus) | (sites == here)
-            candidates = np.flatnonzero(room)
-            best = int(candidates[np.argmax(with_job[candidates])])
-            better = best != here and with_job[best] > max(with_job[here], 0.0) + EPS
-            if better and engine.try_move(j, t, best):
-                surplus[here] += own[here]
-                surplus[best] -= own[best]
-                claimed[here] -= job.gpus
-                claimed[best] += job.gpus
-
-
-class FeasibilityGreedyPolicy(GreedyPolicy):
-    """``feasibility_greedy``: move a job only by a move feasible (SPEC §3) on a forecast issued
-    at slot 0, to the site whose renewable window, shared with the jobs already there, covers at
-    least a slot more of its remaining work than staying; a job queued for a GPU takes any feasible
-    move to a free GPU."""
-
-    name = "feasibility_greedy"
+    def judges_moves(self) -> bool:
+        """Whether the policy needs the forecast windows and move tables."""
+        return True
 
     def plan(self, instance: Instance) -> PolicyOutput:
-        s = self.settings
-        forecaster = make_forecaster(s.forecast, s.forecast_error, s.seed)
-        # one forecast issued at slot 0 (greedy policies plan on it as they go)
-        self.prepare(
-            instance.with_renewable(forecaster.forecast(instance.renewable_kw, 0, instance.dt_h))
-        )
+        if self.judges_moves():
+            s = self.settings
+            forecaster = make_forecaster(s.forecast, s.forecast_error, s.seed)
+            # one forecast issued at slot 0 (greedy policies plan on it as they go)
+            self.prepare(
+                instance.with_renewable(
+                    forecaster.forecast(instance.renewable_kw, 0, instance.dt_h)
+                )
+            )
         return super().plan(instance)
 
     def prepare(self, forecast: Instance, first_slot: int = 0) -> None:
@@ -293,6 +291,8 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
     def attach(self, engine: GreedyEngine) -> None:
         """Tabulate every move's T_mig (s) and break-even T_be (h) by [job, source, destination]
         (SPEC §3, as :func:`~greenopt.feasibility.is_feasible` computes them)."""
+        if not self.judges_moves():
+            return
         inst, p = engine.inst, engine.inst.params
         n = len(inst.sites)
         bandwidth, latency = np.full((n, n), np.inf), np.zeros((n, n))
@@ -307,6 +307,78 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
         energy = migration_energy_kwh(p, gb, self._t_mig)
         self._t_be = break_even_h(energy, engine.pue, power)
 
+    def _judge_moves(
+        self, engine: GreedyEngine, j: int, here: int, t: int, dst: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Destinations, arrival slots, τ (h) and SPEC §3 feasibility (on the forecast) of job j's
+        moves from ``here`` departing at slot t to the routed sites ``dst``, keeping those that
+        land within the horizon."""
+        dt, params = engine.dt, engine.inst.params
+        t_mig = self._t_mig[j, here, dst]
+        moment = arrival_moment_h(t, t_mig, dt)
+        arrive = np.floor(moment / dt + TIME_EPS).astype(int)  # slot_of_moment, elementwise
+        inside = arrive < engine.inst.n_slots
+        dst, t_mig, moment, arrive = dst[inside], t_mig[inside], moment[inside], arrive[inside]
+        tau = moment - arrive * dt
+        window = (self._short_from[arrive - self._first_slot, j, dst] - arrive) * dt
+        ok = within_window(params, t_mig, self._t_be[j, here, dst], window, tau)
+        return dst, arrive, tau, ok
+
+
+class EnergyGreedyPolicy(FeasibilityJudge):
+    """``energy_greedy``: every slot, move each job to the site with a free GPU that keeps the most
+    current renewable surplus with the job there, ignoring how long the checkpoint takes to arrive
+    (the energy-driven baseline; its moves may be infeasible, SPEC §3, unless
+    ``feasibility_filter`` is on)."""
+
+    name = "energy_greedy"
+    Settings = EnergyGreedySettings
+
+    def judges_moves(self) -> bool:
+        return self.settings.feasibility_filter
+
+    def move(self, engine: GreedyEngine, t: int) -> None:
+        inst = engine.inst
+        drawn, claimed = _claims(engine, t)
+        surplus = inst.renewable_kw[:, t] - engine.idle_kw - drawn  # after the jobs already there
+        gpus, sites = engine.gpus, np.arange(len(engine.gpus))
+        for j in engine.present(t):
+            if not engine.may_depart(j, t):
+                continue
+            job, here = inst.jobs[j], engine.states[j].site
+            own = engine.pue * job.power_kw
+            # surplus each site would have with this job there
+            with_job = surplus - own
+            with_job[here] = surplus[here]
+            room = (gpus - claimed >= job.gpus) | (sites == here)
+            if self.settings.feasibility_filter:
+                room &= self._feasible_sites(engine, j, here, t) | (sites == here)
+            candidates = np.flatnonzero(room)
+            best = int(candidates[np.argmax(with_job[candidates])])
+            better = best != here and with_job[best] > max(with_job[here], 0.0) + EPS
+            if better and engine.try_move(j, t, best):
+                surplus[here] += own[here]
+                surplus[best] -= own[best]
+                claimed[here] -= job.gpus
+                claimed[best] += job.gpus
+
+    def _feasible_sites(self, engine: GreedyEngine, j: int, here: int, t: int) -> np.ndarray:
+        """Per site: whether moving job j there from ``here`` at slot t is feasible."""
+        dst, _, _, ok = self._judge_moves(engine, j, here, t, np.flatnonzero(self._routed[here]))
+        feasible = np.zeros(len(engine.gpus), bool)
+        feasible[dst[ok]] = True
+        return feasible
+
+
+class FeasibilityGreedyPolicy(FeasibilityJudge):
+    """``feasibility_greedy``: move a job only by a move feasible (SPEC §3) on a forecast issued
+    at slot 0 (any move landing within the horizon when ``feasibility_filter`` is off), to the
+    site whose renewable window, shared with the jobs already there, covers at least a slot more of
+    its remaining work than staying; a job queued for a GPU takes any such move to a free GPU."""
+
+    name = "feasibility_greedy"
+    Settings = FeasibilityGreedySettings
+
     def _shared_window_h(self, engine: GreedyEngine, j: int, b: int, e: int, kw: float) -> float:
         """Forecast hours from slot e during which site b, already drawing ``kw`` for its jobs,
         has surplus left for job j too (the SPEC window W ignores the other jobs)."""
@@ -318,21 +390,16 @@ class FeasibilityGreedyPolicy(GreedyPolicy):
     def _feasible_moves(
         self, engine: GreedyEngine, j: int, here: int, t: int, claimed: np.ndarray
     ) -> list[tuple[int, int, float]]:
-        """(destination, arrival slot, τ) of the feasible moves of job j from ``here`` departing
-        at slot t to a site with a free GPU, by destination."""
-        dt, params = engine.dt, engine.inst.params
+        """(destination, arrival slot, τ) of the moves of job j from ``here`` departing at slot t
+        to a site with a free GPU, by destination: the feasible ones, or with the filter off all
+        that land within the horizon."""
         dst = np.flatnonzero(
             self._routed[here] & (engine.gpus - claimed >= engine.inst.jobs[j].gpus)
         )
-        t_mig = self._t_mig[j, here, dst]
-        moment = arrival_moment_h(t, t_mig, dt)
-        arrive = np.floor(moment / dt + TIME_EPS).astype(int)  # slot_of_moment, elementwise
-        inside = arrive < engine.inst.n_slots
-        dst, t_mig, moment, arrive = dst[inside], t_mig[inside], moment[inside], arrive[inside]
-        tau = moment - arrive * dt
-        window = (self._short_from[arrive - self._first_slot, j, dst] - arrive) * dt
-        ok = within_window(params, t_mig, self._t_be[j, here, dst], window, tau)
-        return list(zip(dst[ok].tolist(), arrive[ok].tolist(), tau[ok].tolist(), strict=True))
+        dst, arrive, tau, ok = self._judge_moves(engine, j, here, t, dst)
+        if self.settings.feasibility_filter:
+            dst, arrive, tau = dst[ok], arrive[ok], tau[ok]
+        return list(zip(dst.tolist(), arrive.tolist(), tau.tolist(), strict=True))
 
     def move(self, engine: GreedyEngine, t: int) -> None:
         """Move a job when a feasible move reaches a window that covers more of its remaining work

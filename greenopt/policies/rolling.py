@@ -13,7 +13,9 @@ Every ``step_h`` hours, at slot t0, the policy
 
 The committed schedule is what the simulator plays against the actual traces. A step whose solve
 fails (no incumbent, infeasible model) falls back to ``feasibility_greedy`` for that step and the
-fallback is recorded. ``time_limit_s`` is per step and covers its model building.
+fallback is recorded. The greedy plans (starts and fallback) use the policy's
+``feasibility_filter``, so with the filter off no part of the policy refuses infeasible moves.
+``time_limit_s`` is per step and covers its model building.
 """
 
 from __future__ import annotations
@@ -82,10 +84,11 @@ def greedy_engine_at(
     builder: ScheduleBuilder,
     state: WindowState,
     network: Network | None = None,
+    feasibility_filter: bool = True,
 ) -> GreedyEngine:
     """A ``feasibility_greedy`` engine that continues ``builder`` from ``state`` (on ``instance``,
     usually a forecast view; ``network``: the instance's routes, if already built)."""
-    policy = FeasibilityGreedyPolicy()
+    policy = FeasibilityGreedyPolicy(feasibility_filter=feasibility_filter)
     policy.prepare(instance, first_slot=state.t0)
     engine = GreedyEngine(instance, policy, network)
     engine.builder = builder
@@ -117,6 +120,7 @@ def shift_plan(
     covered: int,
     t_end: int,
     network: Network | None = None,
+    feasibility_filter: bool = True,
 ) -> ScheduleBuilder:
     """The previous step's plan as a start for the window [t0, t_end): ``builder`` (committed
     before t0) with ``planned``'s migrations departing in [t0, covered) and its run fractions
@@ -128,7 +132,7 @@ def shift_plan(
     out.run[:, t0:covered] = planned.run[:, t0:covered]
     if covered < t_end:
         tail_state = state_at(instance, out, covered)
-        greedy_engine_at(instance, out, tail_state, network).run(covered, t_end)
+        greedy_engine_at(instance, out, tail_state, network, feasibility_filter).run(covered, t_end)
     return out
 
 
@@ -147,6 +151,7 @@ class RollingPolicy(Policy):
         step = max(1, int(round(s.step_h / dt)))
         look = max(step, int(round(s.lookahead_h / dt)))
         forecaster = make_forecaster(s.forecast, s.forecast_error, s.seed)
+        flt = s.feasibility_filter
         network = Network(instance)
         builder = ScheduleBuilder(instance)
         steps: list[dict[str, Any]] = []
@@ -165,11 +170,11 @@ class RollingPolicy(Policy):
                 forecaster.forecast(instance.renewable_kw, t0, dt), name=f"{instance.name}@{t0}"
             )
             start = builder.copy()
-            greedy_engine_at(view, start, state, network).run(t0, t_end)
+            greedy_engine_at(view, start, state, network, flt).run(t0, t_end)
             others = (
                 []
                 if previous is None
-                else [shift_plan(view, builder, t0, *previous, t_end, network)]
+                else [shift_plan(view, builder, t0, *previous, t_end, network, flt)]
             )
             record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
             try:
@@ -191,7 +196,7 @@ class RollingPolicy(Policy):
                 record.update({k: result.info[k] for k in STEP_KEYS})
                 record["status"] = result.info["solver_status"]
             except OptimizationError as exc:
-                greedy_engine_at(view, builder, state, network).run(t0, until)
+                greedy_engine_at(view, builder, state, network, flt).run(t0, until)
                 previous = None
                 record.update(status="fallback", error=str(exc))
             record["wall_s"] = time.perf_counter() - started
