@@ -10,11 +10,31 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-app = typer.Typer(
+from greenopt.console import CommandLine
+
+app = CommandLine(
     add_completion=False,
     no_args_is_help=True,
     help="Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.",
 )
+
+
+@app.callback()
+def main(
+    ctx: typer.Context,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="show no progress on stderr")
+    ] = False,
+) -> None:
+    """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.
+
+    Long commands show their progress on stderr (live on a terminal, a plain line every
+    GREENOPT_PROGRESS_EVERY_S seconds elsewhere). Ctrl-C or SIGTERM ends any command within
+    seconds (exit 130 / 143) with one line saying what was kept."""
+    from greenopt.console import start_progress
+
+    start_progress(ctx, quiet)
+
 
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
 
@@ -231,6 +251,7 @@ def solve(
     migrations}.csv and DIR/metrics.json."""
     import pydantic
 
+    from greenopt import interrupt
     from greenopt.policies import make_policy
     from greenopt.runner import run_policy
 
@@ -250,7 +271,8 @@ def solve(
         pol = make_policy(policy, **policy_settings(policy, given, set_ or []))
     except pydantic.ValidationError as exc:
         raise typer.BadParameter(str(exc)) from exc
-    result = run_policy(inst, pol)
+    with interrupt.explain(lambda: f"nothing was written to {out}; rerun the command"):
+        result = run_policy(inst, pol)
     result.write(out)
     console = wide_console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
@@ -345,10 +367,10 @@ def compare(
         )
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
-    table, results = compare(inst, specs, on_result=progress)
+    table, results = compare(inst, specs, on_result=progress, out=out)
     shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
     console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
-    for path in write_comparison(inst, table, results, out, focus):
+    for path in write_comparison(inst, table, results, out, focus, write_runs=False):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
     if not table["valid"].all():
