@@ -23,14 +23,16 @@ app = CommandLine(
 def main(
     ctx: typer.Context,
     quiet: Annotated[
-        bool, typer.Option("--quiet", "-q", help="show no progress on stderr")
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="show no progress (otherwise on stderr: live on a terminal, else a line per task "
+            "every GREENOPT_PROGRESS_EVERY_S seconds, default 10)",
+        ),
     ] = False,
 ) -> None:
-    """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.
-
-    Long commands show their progress on stderr (live on a terminal, a plain line every
-    GREENOPT_PROGRESS_EVERY_S seconds elsewhere). Ctrl-C or SIGTERM ends any command within
-    seconds (exit 130 / 143) with one line saying what was kept."""
+    """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters."""
     from greenopt.console import start_progress
 
     start_progress(ctx, quiet)

@@ -15,10 +15,14 @@ Without the command line's handlers (Python, notebooks), Ctrl-C stays a ``Keyboa
 from __future__ import annotations
 
 import logging
+import os
+import shlex
 import signal
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 #: The signals handled by :func:`handling_signals`.
 SIGNALS = (signal.SIGINT, signal.SIGTERM)
@@ -151,13 +155,24 @@ def explain(describe: Callable[[], str]) -> Iterator[None]:
 
 
 @contextmanager
-def sigint_blocked() -> Iterator[None]:
-    """Block SIGINT in the calling thread for the block. Threads started in it, and the processes
-    they start, inherit the mask: the worker processes of an embedded Dask cluster so ignore a
-    Ctrl-C sent to the whole terminal process group, and the driver stops them cleanly instead.
-    (SIGTERM stays deliverable: that is how the cluster stops its workers.)"""
-    old = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
-    try:
+def children_ignore_sigint() -> Iterator[None]:
+    """Processes that ``multiprocessing`` spawns in the block start with SIGINT ignored (through a
+    ``sh`` wrapper that ignores it and execs this Python; Python leaves a signal ignored at its
+    start alone). The worker processes of an embedded Dask cluster so ignore a Ctrl-C sent to the
+    terminal's whole process group: only the driver sees it, and closes the cluster. POSIX only;
+    elsewhere a no-op."""
+    import multiprocessing.spawn as mp_spawn
+
+    if os.name != "posix":
         yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, old)
+        return
+    python = os.fsdecode(mp_spawn.get_executable())
+    with tempfile.TemporaryDirectory(prefix="greenopt-") as folder:
+        wrapper = Path(folder) / "python"
+        wrapper.write_text(f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(python)} \"$@\"\n")
+        wrapper.chmod(0o700)
+        mp_spawn.set_executable(str(wrapper))
+        try:
+            yield
+        finally:
+            mp_spawn.set_executable(python)

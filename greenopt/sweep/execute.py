@@ -138,12 +138,12 @@ def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
     from distributed import LocalCluster
 
     n = n_workers or os.cpu_count() or 1
-    with dask.config.set(EMBEDDED_CONFIG):
+    # worker processes ignore SIGINT: a Ctrl-C to the terminal's process group reaches the
+    # driver only, which closes the cluster
+    with dask.config.set(EMBEDDED_CONFIG), interrupt.children_ignore_sigint():
         cluster = None
         try:
-            # a signal while the cluster starts is raised once it has started (then closed); its
-            # threads and worker processes ignore SIGINT: a Ctrl-C reaches the driver only
-            with interrupt.deferred(), interrupt.sigint_blocked():
+            with interrupt.deferred():  # a signal while the cluster starts: raised once started
                 cluster = LocalCluster(
                     n_workers=n,
                     threads_per_worker=1,
