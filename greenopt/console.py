@@ -106,12 +106,13 @@ class RichReporter(progress.Reporter):
     def _start(self) -> None:
         from rich.console import Console
         from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+        from rich.table import Column
 
         self.bars = Progress(
             SpinnerColumn(),
-            TextColumn("[bold]{task.description}"),
-            BarColumn(bar_width=24),
-            TextColumn("{task.fields[text]}"),
+            TextColumn("[bold]{task.description}", table_column=Column(no_wrap=True)),
+            BarColumn(bar_width=16),
+            TextColumn("{task.fields[text]}", table_column=Column(no_wrap=True)),
             console=Console(file=self.stream),
             transient=True,
             refresh_per_second=4,
@@ -124,13 +125,20 @@ class RichReporter(progress.Reporter):
         if self.bars is None:
             self._start()
         self.rows[id(task)] = self.bars.add_task(
-            task.description, total=task.total, completed=task.completed, text=task_text(task)
+            task.description, total=task.total, completed=task.completed, text=self._text(task)
         )
 
     def update(self, task: Task) -> None:
         row = self.rows.get(id(task))
         if row is not None:
-            self.bars.update(row, completed=task.completed, text=task_text(task))
+            self.bars.update(row, completed=task.completed, text=self._text(task))
+
+    def _text(self, task: Task) -> str:
+        """:func:`task_text` cut to the room the terminal leaves beside the bar (one line)."""
+        text = task_text(task)
+        widest = max((len(row.description) for row in self.bars.tasks), default=0)
+        room = max(12, self.bars.console.width - max(widest, len(task.description)) - 24)
+        return text if len(text) <= room else text[: room - 1] + "…"
 
     def close(self, task: Task) -> None:
         row = self.rows.pop(id(task), None)

@@ -73,8 +73,11 @@ class Command:
             kept.append(line)
 
     def _join(self) -> None:
+        """Collect the rest of the output and close the pipes (the process has ended)."""
         for reader in self.readers:
             reader.join(10)
+        self.proc.stdout.close()
+        self.proc.stderr.close()
 
     def wait_for(self, ready: Callable[[], bool], what: str, timeout_s: float = 180) -> None:
         deadline = time.monotonic() + timeout_s
@@ -83,7 +86,9 @@ class Command:
                 self._join()
                 pytest.fail(f"ended before {what}:\n{''.join(self.lines)}")
             if time.monotonic() > deadline:
-                self.proc.kill()
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+                self._join()
                 pytest.fail(f"never reached {what}:\n{''.join(self.lines)}")
             time.sleep(0.05)
 
@@ -99,6 +104,8 @@ class Command:
             self.proc.wait(END_WITHIN_S)
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
+            self.proc.wait()
+            self._join()
             pytest.fail(f"still running {END_WITHIN_S} s after the signal:\n{''.join(self.lines)}")
         self._join()
         return self.proc.returncode, "".join(self.stdout), "".join(self.lines)
