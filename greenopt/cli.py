@@ -275,7 +275,8 @@ def solve(
         raise typer.BadParameter(str(exc)) from exc
     with interrupt.explain(lambda: f"nothing was written to {out}; rerun the command"):
         result = run_policy(inst, pol)
-    result.write(out)
+    with interrupt.explain(lambda: f"the run had finished: written to {out}"), interrupt.deferred():
+        result.write(out)  # the whole folder, even if a signal comes while it is written
     console = wide_console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
     metrics = result.metrics

@@ -75,9 +75,10 @@ def compare(
     results: dict[str, RunResult] = {}
     rows = []
     scoring = ModelSettings()
+    written: list[str] = []  # labels whose run folder and row are on disk
     with (
         progress.task("compare", total=len(specs)) as bar,
-        interrupt.explain(lambda: kept_note(specs, list(results), out)),
+        interrupt.explain(lambda: kept_note(specs, written, out)),
     ):
         for spec in specs:
             bar.update(status=f"running {spec.label}")
@@ -98,7 +99,9 @@ def compare(
                 }
             )
             if out is not None:
-                write_finished(out, rows, spec.label, result)
+                with interrupt.deferred():  # the folder and its row, or neither
+                    write_finished(out, rows, spec.label, result)
+                    written.append(spec.label)
             bar.update(advance=1, status=f"{spec.label} done in {result.wall_s:.1f} s")
             if on_result is not None:
                 on_result(spec, result)

@@ -286,3 +286,37 @@ def test_progress_lines_off_a_terminal_and_quiet(tmp_path, monkeypatch):
     assert quiet.exit_code == 0, quiet.output
     assert "[greenopt]" not in quiet.stderr + quiet.stdout
     assert pd.read_csv(tmp_path / "b" / "comparison.csv").shape[0] == 2
+
+
+def test_compare_writes_each_finished_policy_before_the_next(tmp_path, monkeypatch):
+    """An interrupt in the third policy: the first two are on disk, the note names them."""
+    from greenopt import compare as compare_mod
+    from greenopt.runner import run_policy
+
+    calls = []
+
+    def third_interrupted(instance, policy):
+        calls.append(policy.name)
+        if len(calls) == 3:
+            # what the first two wrote is complete before the third starts
+            assert list(pd.read_csv(tmp_path / "comparison.csv")["policy"]) == ["a", "b"]
+            raise interrupt.Interrupted(signal.SIGTERM)
+        return run_policy(instance, policy)
+
+    monkeypatch.setattr(compare_mod, "run_policy", third_interrupted)
+    specs = [
+        compare_mod.PolicySpec("a", "static", {}),
+        compare_mod.PolicySpec("b", "pause_greedy", {}),
+        compare_mod.PolicySpec("c", "static", {}),
+    ]
+    with pytest.raises(interrupt.Interrupted) as caught:
+        compare_mod.compare(load_instance(TINY), specs, out=tmp_path)
+    assert caught.value.exit_code == 143
+    assert caught.value.kept.startswith("2 of 3 policies finished (a, b), kept in ")
+    assert "--policies c " in caught.value.kept
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["a", "b"]
+    for label in "ab":
+        assert {p.name for p in (tmp_path / "runs" / label).iterdir()} == {
+            "assignment.csv", "migrations.csv", "metrics.json",
+        }  # fmt: skip
+    assert temporary_files(tmp_path) == []
