@@ -155,12 +155,13 @@ def explain(describe: Callable[[], str]) -> Iterator[None]:
 
 
 @contextmanager
-def children_ignore_sigint() -> Iterator[None]:
-    """Processes that ``multiprocessing`` spawns in the block start with SIGINT ignored (through a
-    ``sh`` wrapper that ignores it and execs this Python; Python leaves a signal ignored at its
-    start alone). The worker processes of an embedded Dask cluster so ignore a Ctrl-C sent to the
-    terminal's whole process group: only the driver sees it, and closes the cluster. POSIX only;
-    elsewhere a no-op."""
+def children_ignore_signals() -> Iterator[None]:
+    """Processes that ``multiprocessing`` spawns in the block start with SIGINT and SIGTERM ignored
+    (through a ``sh`` wrapper that ignores them and execs this Python; Python leaves a signal
+    ignored at its start alone). The worker processes of an embedded Dask cluster so ignore a
+    Ctrl-C sent to the terminal's whole process group (or a SIGTERM to the group): only the driver
+    acts on it, and closes the cluster, which stops its workers by message (and kills them if
+    they do not stop). POSIX only; elsewhere a no-op."""
     import multiprocessing.spawn as mp_spawn
 
     if os.name != "posix":
@@ -169,8 +170,11 @@ def children_ignore_sigint() -> Iterator[None]:
     python = os.fsdecode(mp_spawn.get_executable())
     with tempfile.TemporaryDirectory(prefix="greenopt-") as folder:
         wrapper = Path(folder) / "python"
-        wrapper.write_text(f"#!/bin/sh\ntrap '' INT\nexec {shlex.quote(python)} \"$@\"\n")
+        wrapper.write_text(f"#!/bin/sh\ntrap '' INT TERM\nexec {shlex.quote(python)} \"$@\"\n")
         wrapper.chmod(0o700)
+        if not os.access(wrapper, os.X_OK):  # a temporary folder mounted noexec: do without
+            yield
+            return
         mp_spawn.set_executable(str(wrapper))
         try:
             yield

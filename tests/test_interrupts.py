@@ -320,3 +320,25 @@ def test_compare_writes_each_finished_policy_before_the_next(tmp_path, monkeypat
             "assignment.csv", "migrations.csv", "metrics.json",
         }  # fmt: skip
     assert temporary_files(tmp_path) == []
+
+
+def _signal_dispositions(queue) -> None:
+    queue.put((signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)))
+
+
+@pytest.mark.slow
+def test_spawned_workers_ignore_the_terminals_signals():
+    """What the embedded Dask cluster's worker processes start with (multiprocessing spawn)."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with interrupt.children_ignore_signals():
+        queue = context.Queue()
+        child = context.Process(target=_signal_dispositions, args=(queue,))
+        child.start()
+        dispositions = queue.get(timeout=60)
+        child.join(60)
+    queue.close()
+    queue.join_thread()
+    assert dispositions == (signal.SIG_IGN, signal.SIG_IGN)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's: unchanged

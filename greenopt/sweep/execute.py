@@ -138,9 +138,9 @@ def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
     from distributed import LocalCluster
 
     n = n_workers or os.cpu_count() or 1
-    # worker processes ignore SIGINT: a Ctrl-C to the terminal's process group reaches the
+    # worker processes ignore SIGINT and SIGTERM: a signal to the whole process group reaches the
     # driver only, which closes the cluster
-    with dask.config.set(EMBEDDED_CONFIG), interrupt.children_ignore_sigint():
+    with dask.config.set(EMBEDDED_CONFIG), interrupt.children_ignore_signals():
         cluster = None
         try:
             with interrupt.deferred():  # a signal while the cluster starts: raised once started
