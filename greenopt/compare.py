@@ -77,7 +77,7 @@ def compare(
     scoring = ModelSettings()
     written: list[str] = []  # labels whose run folder and row are on disk
     with (
-        progress.task("compare", total=len(specs)) as bar,
+        progress.task("compare", total=len(specs), eta=False) as bar,
         interrupt.explain(lambda: kept_note(specs, written, out)),
     ):
         for spec in specs:

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 @dataclass
 class Task:
     """One piece of work in progress: ``completed`` of ``total`` units (None: not counted), a short
-    ``status`` (the last step's gap, the incumbent...), and when it started."""
+    ``status`` (the last step's gap, the incumbent...), and when it started. ``eta``: whether
+    the mean rate so far predicts the rest (not when units differ widely, as policies do)."""
 
     description: str
     total: int | None = None
     completed: int = 0
     status: str = ""
-    started: float = field(default_factory=time.monotonic)
+    eta: bool = True
+    started: float = field(default_factory=lambda: time.monotonic())
     reporter: Reporter | None = field(default=None, repr=False)
 
     def elapsed_s(self) -> float:
@@ -30,7 +32,7 @@ class Task:
 
     def eta_s(self) -> float | None:
         """Time left at the mean rate so far; None before the first unit or without a total."""
-        if self.total is None or self.completed <= 0:
+        if not self.eta or self.total is None or self.completed <= 0:
             return None
         return self.elapsed_s() / self.completed * max(0, self.total - self.completed)
 
@@ -83,10 +85,12 @@ def reporting(reporter: Reporter) -> Iterator[Reporter]:
 
 
 @contextmanager
-def task(description: str, total: int | None = None, status: str = "") -> Iterator[Task]:
+def task(
+    description: str, total: int | None = None, status: str = "", eta: bool = True
+) -> Iterator[Task]:
     """A task reported to the current reporter from start to end of the block."""
     reporter = _reporter
-    item = Task(description, total, status=status, reporter=reporter)
+    item = Task(description, total, status=status, eta=eta, reporter=reporter)
     reporter.open(item)
     try:
         yield item

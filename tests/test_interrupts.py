@@ -342,3 +342,31 @@ def test_spawned_workers_ignore_the_terminals_signals():
     queue.join_thread()
     assert dispositions == (signal.SIG_IGN, signal.SIG_IGN)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's: unchanged
+
+
+def test_plain_lines_are_periodic(monkeypatch):
+    """Off a terminal a task gets a line once it has run ``every_s`` since its last one, and a
+    closing line only if it was shown: short work prints nothing."""
+    import io
+
+    from greenopt import progress
+    from greenopt.console import LineReporter
+
+    clock = [1000.0]
+    monkeypatch.setattr(time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    with progress.reporting(LineReporter(stream, every_s=10)):
+        with progress.task("quick", total=3) as quick:
+            clock[0] += 2
+            quick.update(advance=1)
+        assert stream.getvalue() == ""
+        with progress.task("rolling steps", total=4) as slow:
+            clock[0] += 25
+            slow.update(advance=2, status="last step gap 0.10 %")
+            slow.update(advance=1)  # right after the last line: none
+    lines = stream.getvalue().splitlines()
+    assert lines == [
+        "[greenopt] rolling steps: 2/4 · 0:00:25 elapsed · ETA 0:00:25 · last step gap 0.10 %",
+        "[greenopt] rolling steps: 3/4 · 0:00:25 elapsed · ETA 0:00:08 · last step gap 0.10 % "
+        "· ended",
+    ]
