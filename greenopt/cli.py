@@ -275,8 +275,9 @@ def solve(
         raise typer.BadParameter(str(exc)) from exc
     with interrupt.explain(lambda: f"nothing was written to {out}; rerun the command"):
         result = run_policy(inst, pol)
-    with interrupt.explain(lambda: f"the run had finished: written to {out}"), interrupt.deferred():
-        result.write(out)  # the whole folder, even if a signal comes while it is written
+    with interrupt.deferred():  # the whole folder, even if a signal comes while it is written
+        result.write(out)
+        interrupt.note_kept(f"the run had finished and is written to {out}")
     console = wide_console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
     metrics = result.metrics
@@ -343,6 +344,7 @@ def compare(
     comparison.csv, each run's schedule and metrics, and plots."""
     import time
 
+    from greenopt import interrupt
     from greenopt.compare import TABLE_METRICS, PolicySpec, compare, write_comparison
     from greenopt.policies import policy_classes
 
@@ -371,6 +373,7 @@ def compare(
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
     table, results = compare(inst, specs, on_result=progress, out=out)
+    interrupt.note_kept(f"every policy finished, kept in {out} (the plots may be missing)")
     shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
     console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
     for path in write_comparison(inst, table, results, out, focus, write_runs=False):

@@ -184,7 +184,7 @@ def start_progress(ctx: typer.Context, quiet: bool) -> None:
 
 def interrupted_line(exc: interrupt.Interrupted) -> str:
     """The one line an interrupted command ends with."""
-    kept = exc.kept or "nothing was written; rerun the command to start again"
+    kept = exc.kept or "nothing was written; rerun the command"
     return f"interrupted ({exc.signal_name}): {kept}"
 
 
@@ -194,7 +194,11 @@ class CommandLine(typer.Typer):
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
             with interrupt.handling_signals():
-                return super().__call__(*args, **kwargs)
+                try:
+                    return super().__call__(*args, **kwargs)
+                except interrupt.Interrupted as exc:
+                    exc.kept = exc.kept or interrupt.kept_note()  # before the note is cleared
+                    raise
         except interrupt.Interrupted as exc:
             for sig in interrupt.SIGNALS:  # a second Ctrl-C must not cut the last line short
                 signal.signal(sig, signal.SIG_IGN)

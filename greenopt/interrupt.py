@@ -97,12 +97,12 @@ def handling_signals() -> Iterator[None]:
     """Turn SIGINT and SIGTERM into :class:`Interrupted` for the block (main thread only; elsewhere
     a no-op); once a signal arrived, the loggers of :data:`QUIET_AFTER_INTERRUPT` stay silent.
     Restores the previous handlers and clears the request afterwards."""
-    global _requested, _installed
+    global _requested, _installed, _note
     if threading.current_thread() is not threading.main_thread():
         yield
         return
     previous = {sig: signal.signal(sig, _handle) for sig in SIGNALS}
-    _installed, _requested = True, None
+    _installed, _requested, _note = True, None, None
     try:
         yield
     finally:
@@ -140,6 +140,21 @@ def deferred() -> Iterator[None]:
                 _silenced.pop().removeFilter(_not_interrupted)
             raise KeyboardInterrupt
         raise Interrupted(_requested)
+
+
+_note: str | None = None  # what is kept, for an Interrupted that has no note of its own
+
+
+def note_kept(text: str) -> None:
+    """From now on (until the command ends), an interrupt without a note of its own says ``text``:
+    for a command past the point where its result is on disk."""
+    global _note
+    _note = text
+
+
+def kept_note() -> str | None:
+    """The note set by :func:`note_kept`, if any."""
+    return _note
 
 
 @contextmanager

@@ -258,16 +258,20 @@ def test_a_solve_failing_after_an_interrupt_is_not_a_fallback(monkeypatch):
 def test_deferred_block_raises_at_its_end():
     """Outside the command line, Ctrl-C in a deferred block (a HiGHS run) is held to its end, then
     raised as KeyboardInterrupt; the handler in place before is restored."""
-    handler = signal.getsignal(signal.SIGINT)
-    reached_end = False
-    with pytest.raises(KeyboardInterrupt), interrupt.deferred():
-        os.kill(os.getpid(), signal.SIGINT)
-        time.sleep(0.05)  # the handler runs here, and must not raise
-        assert interrupt.requested() == signal.SIGINT
-        reached_end = True
-    assert reached_end
-    assert signal.getsignal(signal.SIGINT) is handler
-    assert interrupt.requested() is None
+    # Python's own handler (an imported library, dask_jobqueue's runner, may have replaced it)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        reached_end = False
+        with pytest.raises(KeyboardInterrupt), interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the handler runs here, and must not raise
+            assert interrupt.requested() == signal.SIGINT
+            reached_end = True
+        assert reached_end
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+        assert interrupt.requested() is None
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 # ---- progress -----------------------------------------------------------------------------------
