@@ -336,6 +336,7 @@ def test_spawned_workers_ignore_the_terminals_signals():
     import multiprocessing
 
     context = multiprocessing.get_context("spawn")
+    handler = signal.getsignal(signal.SIGINT)
     with interrupt.children_ignore_signals():
         queue = context.Queue()
         child = context.Process(target=_signal_dispositions, args=(queue,))
@@ -345,7 +346,7 @@ def test_spawned_workers_ignore_the_terminals_signals():
     queue.close()
     queue.join_thread()
     assert dispositions == (signal.SIG_IGN, signal.SIG_IGN)
-    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the parent's: unchanged
+    assert signal.getsignal(signal.SIGINT) is handler  # the parent's: unchanged
 
 
 def test_plain_lines_are_periodic(monkeypatch):
