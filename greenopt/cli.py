@@ -10,7 +10,9 @@ from typing import Annotated
 import pandas as pd
 import typer
 
-app = typer.Typer(
+from greenopt.console import CommandLine
+
+app = CommandLine(
     add_completion=False,
     no_args_is_help=True,
     help="Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters.",
@@ -27,14 +29,27 @@ def _print_version(value: bool) -> None:
 
 @app.callback()
 def main(
+    ctx: typer.Context,
     version: Annotated[
         bool,
         typer.Option(
             "--version", callback=_print_version, is_eager=True, help="print the version and exit"
         ),
     ] = False,
+    quiet: Annotated[
+        bool,
+        typer.Option(
+            "--quiet",
+            "-q",
+            help="show no progress (otherwise on stderr: live on a terminal, else a line per task "
+            "every GREENOPT_PROGRESS_EVERY_S seconds, default 10)",
+        ),
+    ] = False,
 ) -> None:
     """Feasibility-aware scheduling of AI training jobs across renewable micro-datacenters."""
+    from greenopt.console import start_progress
+
+    start_progress(ctx, quiet)
 
 
 # ---- command registrations (one line per module; keep alphabetical) ----------------------------
@@ -293,6 +308,7 @@ def solve(
 ) -> None:
     """Run one policy, simulate its schedule on the actual traces, write DIR/{assignment,
     migrations}.csv and DIR/metrics.json."""
+    from greenopt import interrupt
     from greenopt.runner import run_policy
 
     inst = load_or_exit(instance)
@@ -308,8 +324,11 @@ def solve(
         "feasibility_filter": False if no_feasibility_filter else None,
     }
     pol = make_policy_or_exit(policy, policy_settings(policy, given, set_ or []))
-    result = run_policy(inst, pol)
-    result.write(out)
+    with interrupt.explain(lambda: f"nothing was written to {out}; rerun the command"):
+        result = run_policy(inst, pol)
+    with interrupt.deferred():  # the whole folder, even if a signal comes while it is written
+        result.write(out)
+        interrupt.note_kept(f"the run had finished and is written to {out}")
     console = wide_console()
     console.print(f"[bold]{result.policy}[/] on {inst.name}: {result.settings}")
     metrics = result.metrics
@@ -376,6 +395,7 @@ def compare(
     comparison.csv, each run's schedule and metrics, and plots."""
     import time
 
+    from greenopt import interrupt
     from greenopt.compare import PolicySpec, compare, write_comparison
     from greenopt.policies import policy_classes
 
@@ -405,9 +425,10 @@ def compare(
         )
 
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
-    table, results = compare(inst, specs, on_result=progress)
+    table, results = compare(inst, specs, on_result=progress, out=out)
+    interrupt.note_kept(f"every policy finished, kept in {out} (the plots may be missing)")
     print_comparison(console, table)
-    for path in write_comparison(inst, table, results, out, focus):
+    for path in write_comparison(inst, table, results, out, focus, write_runs=False):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
     if not table["valid"].all():

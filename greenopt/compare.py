@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from greenopt import interrupt, progress
 from greenopt.instance import Instance
 from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
@@ -59,8 +60,12 @@ def compare(
     instance: Instance,
     specs: Sequence[PolicySpec],
     on_result: Callable[[PolicySpec, RunResult], None] | None = None,
+    out: Path | None = None,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
     """Run every policy; return the metrics table (one row per policy) and the runs by label.
+    With ``out``, each policy's run folder and the table of the policies finished so far
+    (``comparison.csv``) are written as soon as it finishes (:func:`write_finished`), so an
+    interrupted comparison keeps them.
 
     Every valid schedule is also scored with the MILP's objective at its default settings
     (``objective``: non-renewable energy + slowdown_weight · flow delay + terminal and deadline
@@ -69,24 +74,57 @@ def compare(
     results: dict[str, RunResult] = {}
     rows = []
     scoring = ModelSettings()
-    for spec in specs:
-        result = run_policy(instance, make_policy(spec.name, **spec.settings))
-        results[spec.label] = result
-        objective = None
-        if result.simulation.valid:
-            objective = schedule_objective(instance, result.schedule, result.simulation, scoring)
-        rows.append(
-            {
-                "policy": spec.label,
-                "valid": result.simulation.valid,
-                **result.metrics,
-                "objective": objective,
-                "dual_bound": result.info.get("dual_bound"),
-            }
-        )
-        if on_result is not None:
-            on_result(spec, result)
+    written: list[str] = []  # labels whose run folder and row are on disk
+    with (
+        progress.task("compare", total=len(specs), eta=False) as bar,
+        interrupt.explain(lambda: kept_note(specs, written, out)),
+    ):
+        for spec in specs:
+            bar.update(status=f"running {spec.label}")
+            result = run_policy(instance, make_policy(spec.name, **spec.settings))
+            results[spec.label] = result
+            objective = None
+            if result.simulation.valid:
+                objective = schedule_objective(
+                    instance, result.schedule, result.simulation, scoring
+                )
+            rows.append(
+                {
+                    "policy": spec.label,
+                    "valid": result.simulation.valid,
+                    **result.metrics,
+                    "objective": objective,
+                    "dual_bound": result.info.get("dual_bound"),
+                }
+            )
+            if out is not None:
+                with interrupt.deferred():  # the folder and its row, or neither
+                    write_finished(out, rows, spec.label, result)
+                    written.append(spec.label)
+            bar.update(advance=1, status=f"{spec.label} done in {result.wall_s:.1f} s")
+            if on_result is not None:
+                on_result(spec, result)
     return pd.DataFrame(rows).set_index("policy"), results
+
+
+def kept_note(specs: Sequence[PolicySpec], finished: list[str], out: Path | None) -> str:
+    """What an interrupted comparison kept, and how to go on."""
+    if out is None or not finished:
+        where = f" to {out}" if out is not None else ""
+        return f"no policy had finished; nothing was written{where}; rerun the command"
+    rest = ",".join(s.label for s in specs if s.label not in finished)
+    return (
+        f"{len(finished)} of {len(specs)} policies finished ({', '.join(finished)}), kept in "
+        f"{out}/comparison.csv and {out}/runs/; rerun the command for all of them, or only the "
+        f"rest with --policies {rest} and another --out"
+    )
+
+
+def write_finished(out: Path, rows: list[dict], label: str, result: RunResult) -> None:
+    """The run folder of the policy just finished, then ``comparison.csv`` of every policy finished
+    so far (each file atomic: a table never names a folder that is not complete)."""
+    result.write(out / "runs" / file_name(label))
+    write_csv_atomic(pd.DataFrame(rows), out / "comparison.csv")
 
 
 def file_name(label: str) -> str:
@@ -95,15 +133,22 @@ def file_name(label: str) -> str:
 
 
 def write_comparison(
-    instance: Instance, table: pd.DataFrame, results: dict[str, RunResult], out: Path, focus: str
+    instance: Instance,
+    table: pd.DataFrame,
+    results: dict[str, RunResult],
+    out: Path,
+    focus: str,
+    write_runs: bool = True,
 ) -> list[Path]:
-    """``comparison.csv``, one schedule folder per policy, and the figures."""
+    """``comparison.csv``, one schedule folder per policy (unless ``write_runs`` is False:
+    :func:`compare` wrote them), and the figures."""
     from greenopt import plots
 
     out.mkdir(parents=True, exist_ok=True)
     write_csv_atomic(table.reset_index(), out / "comparison.csv")
-    for label, result in results.items():
-        result.write(out / "runs" / file_name(label))
+    if write_runs:
+        for label, result in results.items():
+            result.write(out / "runs" / file_name(label))
     focus_result = results[focus]
     return [
         plots.plot_site_power(instance, focus_result, out / f"power_{file_name(focus)}.png"),

@@ -18,8 +18,10 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
+from greenopt import interrupt
 from greenopt.instance import Instance
 from greenopt.network import Network
+from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
 from greenopt.optimization.settings import ModelSettings
@@ -98,6 +100,16 @@ class IntegerStartHighs(Highs):
             self._solver_model.setSolution(
                 len(columns), np.array(columns, np.int32), np.array(values, float)
             )
+
+    def _solve(self, timer):
+        # a signal in here stops HiGHS through its callbacks, then raises (highs_watch)
+        with watch_highs(self._solver_model):
+            return super()._solve(timer)
+
+    def _postsolve(self, timer):
+        if interrupt.requested() is not None:
+            return None  # an interrupted run is no result: _solve raises the interrupt
+        return super()._postsolve(timer)
 
 
 class ModelSolver:

@@ -35,6 +35,7 @@ def paper(
     ] = None,
 ) -> None:
     """Regenerate the report: run the experiments, write OUT/README.md, figures/ and tables/."""
+    from greenopt.interrupt import Interrupted
     from greenopt.paper.build import TemplateError, build_paper
     from greenopt.paper.experiments import SIZES
 
@@ -45,6 +46,9 @@ def paper(
         result = build_paper(
             out, size, workers=workers, resume=resume, experiments=experiments, command=command
         )
+    except Interrupted as exc:  # the command line ends it (exit 130 / 143)
+        exc.kept = f"finished runs are kept in {out / '.work' / size}; rerun with --resume to go on"
+        raise
     except (FileNotFoundError, TemplateError) as exc:
         typer.echo(str(exc), err=True)
         raise typer.Exit(2) from None

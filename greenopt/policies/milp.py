@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import Field, field_validator
 
+from greenopt import progress
 from greenopt.feasibility import WindowTable
 from greenopt.instance import Instance
 from greenopt.network import Network
@@ -110,19 +111,21 @@ class MilpPolicy(Policy):
         budget = Budget(settings.time_limit_s)
         if not instance.jobs:
             raise OptimizationError("the instance has no jobs")
-        network = Network(instance)
-        started = time.perf_counter()
-        start, start_info = best_warm_start(instance, settings, network)
-        warm_start_s = time.perf_counter() - started
-        result = solve_window(
-            instance,
-            WindowState.initial(instance),
-            instance.n_slots,
-            settings,
-            start=start,
-            budget=budget,
-            network=network,
-        )
+        with progress.task("milp", status="warm starts from the heuristics") as phase:
+            network = Network(instance)
+            started = time.perf_counter()
+            start, start_info = best_warm_start(instance, settings, network)
+            warm_start_s = time.perf_counter() - started
+            phase.update(status="building the model, then HiGHS")
+            result = solve_window(
+                instance,
+                WindowState.initial(instance),
+                instance.n_slots,
+                settings,
+                start=start,
+                budget=budget,
+                network=network,
+            )
         builder = ScheduleBuilder(instance)
         apply_plan(builder, result.sets, result.plan)
         schedule = builder.to_schedule()

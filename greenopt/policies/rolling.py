@@ -13,9 +13,11 @@ Every ``step_h`` hours, at slot t0, the policy
 
 The committed schedule is what the simulator plays against the actual traces. A step whose solve
 fails (no incumbent, infeasible model) falls back to ``feasibility_greedy`` for that step and the
-fallback is recorded. The greedy plans (starts and fallback) use the policy's
-``feasibility_filter``, so with the filter off no part of the policy refuses infeasible moves.
-``time_limit_s`` is per step and covers its model building.
+fallback is recorded; an interrupt (:class:`greenopt.interrupt.Interrupted`) is never a failure: it
+ends the policy. The greedy plans (starts and fallback) use the policy's ``feasibility_filter``, so
+with the filter off no part of the policy refuses infeasible moves. ``time_limit_s`` is per step
+and covers its model building. Progress (step i/N, the last step's gap) goes to
+:mod:`greenopt.progress`.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any
 import numpy as np
 from pydantic import Field
 
+from greenopt import interrupt, progress
 from greenopt.forecast import ForecastName, make_forecaster
 from greenopt.instance import Instance
 from greenopt.network import Network
@@ -156,52 +159,63 @@ class RollingPolicy(Policy):
         builder = ScheduleBuilder(instance)
         steps: list[dict[str, Any]] = []
         previous: tuple[ScheduleBuilder, int] | None = None  # last plan, and the slot it ends
-        for t0 in range(0, n, step):
-            state = state_at(instance, builder, t0)
-            if all(js.status == "finished" for js in state.jobs):
-                break
-            t_end, until = min(n, t0 + look), min(n, t0 + step)
-            coarse_start = None
-            if s.coarsen_after_h > 0:
-                coarse_start = t0 + max(step, int(round(s.coarsen_after_h / dt)))
-            started = time.perf_counter()
-            budget = Budget(s.time_limit_s)  # the whole step: forecast, start, build, solve
-            view = instance.with_renewable(
-                forecaster.forecast(instance.renewable_kw, t0, dt), name=f"{instance.name}@{t0}"
-            )
-            start = builder.copy()
-            greedy_engine_at(view, start, state, network, flt).run(t0, t_end)
-            others = (
-                []
-                if previous is None
-                else [shift_plan(view, builder, t0, *previous, t_end, network, flt)]
-            )
-            record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
-            try:
-                result = solve_window(
-                    view,
-                    state,
-                    t_end,
-                    s,
-                    start=start,
-                    other_starts=others,
-                    budget=budget,
-                    network=network,
-                    coarse_start=coarse_start,
+        with progress.task("rolling steps", total=-(-n // step)) as bar:
+            for t0 in range(0, n, step):
+                state = state_at(instance, builder, t0)
+                if all(js.status == "finished" for js in state.jobs):
+                    break
+                t_end, until = min(n, t0 + look), min(n, t0 + step)
+                coarse_start = None
+                if s.coarsen_after_h > 0:
+                    coarse_start = t0 + max(step, int(round(s.coarsen_after_h / dt)))
+                started = time.perf_counter()
+                budget = Budget(s.time_limit_s)  # the whole step: forecast, start, build, solve
+                view = instance.with_renewable(
+                    forecaster.forecast(instance.renewable_kw, t0, dt), name=f"{instance.name}@{t0}"
                 )
-                fine_end = min(t_end, result.sets.grid.coarse_start)
-                previous = (builder.copy(), fine_end)
-                apply_plan(previous[0], result.sets, result.plan, until=fine_end)
-                apply_plan(builder, result.sets, result.plan, until=until)
-                record.update({k: result.info[k] for k in STEP_KEYS})
-                record["status"] = result.info["solver_status"]
-            except OptimizationError as exc:
-                greedy_engine_at(view, builder, state, network, flt).run(t0, until)
-                previous = None
-                record.update(status="fallback", error=str(exc))
-            record["wall_s"] = time.perf_counter() - started
-            steps.append(record)
+                start = builder.copy()
+                greedy_engine_at(view, start, state, network, flt).run(t0, t_end)
+                others = (
+                    []
+                    if previous is None
+                    else [shift_plan(view, builder, t0, *previous, t_end, network, flt)]
+                )
+                record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
+                try:
+                    result = solve_window(
+                        view,
+                        state,
+                        t_end,
+                        s,
+                        start=start,
+                        other_starts=others,
+                        budget=budget,
+                        network=network,
+                        coarse_start=coarse_start,
+                    )
+                    fine_end = min(t_end, result.sets.grid.coarse_start)
+                    previous = (builder.copy(), fine_end)
+                    apply_plan(previous[0], result.sets, result.plan, until=fine_end)
+                    apply_plan(builder, result.sets, result.plan, until=until)
+                    record.update({k: result.info[k] for k in STEP_KEYS})
+                    record["status"] = result.info["solver_status"]
+                except OptimizationError as exc:
+                    interrupt.check()  # a solve stopped by an interrupt is never a fallback
+                    greedy_engine_at(view, builder, state, network, flt).run(t0, until)
+                    previous = None
+                    record.update(status="fallback", error=str(exc))
+                record["wall_s"] = time.perf_counter() - started
+                steps.append(record)
+                bar.update(advance=1, status=step_status(record))
         return PolicyOutput(builder.to_schedule(), summarize_steps(steps, s))
+
+
+def step_status(record: dict[str, Any]) -> str:
+    """The progress note of a finished step: its gap, or that it fell back."""
+    if record["status"] == "fallback":
+        return "last step fell back to feasibility_greedy"
+    gap = record.get("mip_gap")
+    return "last step gap " + ("unknown" if gap is None else f"{100 * gap:.2f} %")
 
 
 def summarize_steps(steps: list[dict[str, Any]], settings: RollingSettings) -> dict[str, Any]:

@@ -5,6 +5,7 @@ Heavy imports (Dask, matplotlib) happen inside the commands so ``greenopt --help
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Annotated
 
@@ -105,9 +106,13 @@ def sweep(
         typer.echo("--out DIR is required to run a sweep", err=True)
         raise typer.Exit(2)
 
+    from greenopt import interrupt
+    from greenopt import progress as progress_reports
     from greenopt.sweep.execute import run_sweep
 
     kwargs = dict(retries=retries, csv=csv, progress=progress)
+    if not progress_reports.current().shows_progress:  # greenopt --quiet
+        kwargs.update(progress=False, stream=io.StringIO())
     try:
         if slurm_runner:
             from greenopt.sweep.slurm import run_with_slurm_runner
@@ -127,12 +132,27 @@ def sweep(
                 slurm=opts if slurm else None,
                 **kwargs,
             )
+    except interrupt.Interrupted as exc:  # the command line ends it (exit 130 / 143)
+        exc.kept = _kept_note(sw, out)
+        raise
     except KeyboardInterrupt:
         typer.echo(f"interrupted: finished runs are kept in {out}; rerun to resume", err=True)
         raise typer.Exit(130) from None
     typer.echo(report.summary())
     if report.failed:
         raise typer.Exit(1)
+
+
+def _kept_note(sw, out: Path) -> str:
+    """What an interrupted sweep kept, and how to resume."""
+    from greenopt.sweep.results import finished_runs
+
+    runs = sw.runs()
+    done = sum(1 for s in finished_runs(out, runs).values() if s != "failed")
+    return (
+        f"{done} of {len(runs)} runs finished, kept in {out}/runs/; rerun the same command to "
+        "resume"
+    )
 
 
 def _print_points(sw, out: Path | None) -> None:

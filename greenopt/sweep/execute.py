@@ -31,6 +31,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, TextIO
 
+from greenopt import interrupt
 from greenopt.sweep import results
 from greenopt.sweep.config import Sweep, import_object, make_any_policy
 from greenopt.sweep.transform import apply_transforms
@@ -138,17 +139,25 @@ def local_cluster(n_workers: int | None = None) -> Iterator[Any]:
     from distributed import LocalCluster
 
     n = n_workers or os.cpu_count() or 1
-    with (
-        dask.config.set(EMBEDDED_CONFIG),
-        LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=":0",  # no fixed port: concurrent sweeps must not collide
-            silence_logs=logging.CRITICAL,  # failures are reported by the driver instead
-        ) as cluster,
-    ):
-        yield cluster
+    # worker processes ignore SIGINT and SIGTERM: a signal to the whole process group reaches the
+    # driver only, which closes the cluster
+    with dask.config.set(EMBEDDED_CONFIG), interrupt.children_ignore_signals():
+        cluster = None
+        try:
+            with interrupt.deferred():  # a signal while the cluster starts: raised once started
+                cluster = LocalCluster(
+                    n_workers=n,
+                    threads_per_worker=1,
+                    processes=True,
+                    dashboard_address=":0",  # no fixed port: concurrent sweeps must not collide
+                    silence_logs=logging.CRITICAL,  # failures are reported by the driver instead
+                )
+        except BaseException:
+            if cluster is not None:
+                cluster.close()
+            raise
+        with cluster:
+            yield cluster
 
 
 @contextmanager
