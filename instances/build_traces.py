@@ -1,5 +1,7 @@
-"""Derive the renewable trace files ``greenopt/data/profiles.csv`` (28 days of April 2016) and
-``greenopt/data/profiles_2016.parquet`` (the whole year 2016) from real measurements.
+"""Derive the bundled renewable trace files from real measurements (SimBench, pvlib's TMY files).
+
+``greenopt/data/profiles.csv`` holds 28 days of April 2016, ``greenopt/data/profiles_2016.parquet``
+the whole year 2016.
 
 Sources (both read from the installed registry packages, ``pip install simbench pvlib``):
 
