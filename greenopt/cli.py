@@ -91,18 +91,43 @@ def validate(instance: Annotated[Path, typer.Argument(help="instance folder")]) 
 def generate(
     sites: Annotated[int, typer.Option(help="number of sites")],
     jobs: Annotated[int, typer.Option(help="number of jobs")],
-    days: Annotated[float, typer.Option(help="horizon, days (≤ 28)")],
+    days: Annotated[float, typer.Option(help="horizon, days (≤ 28; ≤ 366 with --start/--season)")],
     out: Annotated[Path, typer.Option(help="instance folder to write")],
     seed: Annotated[int, typer.Option(help="random seed")] = 0,
-    start_day: Annotated[int | None, typer.Option(help="first day in the trace block")] = None,
+    start_day: Annotated[
+        int | None, typer.Option(help="first day in the 28-day April block (default: random)")
+    ] = None,
+    start: Annotated[
+        str | None, typer.Option(help="start date in 2016, e.g. 2016-07-01 (year traces)")
+    ] = None,
+    season: Annotated[
+        str | None, typer.Option(help="winter|spring|summer|autumn: seeded start in it")
+    ] = None,
     load: Annotated[float, typer.Option(help="mean demand / mean renewable supply")] = 1.0,
+    checkpoint_mix: Annotated[
+        str, typer.Option(help="checkpoint sizes: mixed 1–200 GB, light 1–20, heavy 20–200")
+    ] = "mixed",
+    wan: Annotated[
+        str, typer.Option(help="link bandwidths: mixed 1–100 Gbps, thin 1/10, thick 40/100")
+    ] = "mixed",
 ) -> None:
     """Write a seeded synthetic instance on real renewable traces (greenopt.generate)."""
     from greenopt.generate import generate_instance
     from greenopt.io import write_instance
 
     try:
-        inst = generate_instance(sites, jobs, days, seed, start_day=start_day, load=load)
+        inst = generate_instance(
+            sites,
+            jobs,
+            days,
+            seed,
+            start_day=start_day,
+            start=start,
+            season=season,
+            load=load,
+            checkpoint_mix=checkpoint_mix,
+            wan=wan,
+        )
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
     write_instance(inst, out)

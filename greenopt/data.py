@@ -1,21 +1,39 @@
-"""The bundled real renewable profiles (``greenopt/data/profiles.csv``).
+"""The bundled real renewable profiles.
 
-28 days from 2016-04-04 00:00 UTC at 15-minute resolution, capacity factors in [0, 1]:
-SimBench 2016 measurements ``simbench_PV1``–``PV8`` (photovoltaics) and ``simbench_WP1``–``WP12``
-(wind), and PV capacity factors derived from the NREL TMY files shipped with pvlib
-(``tmy3_sand_point_ak``, ``tmy3_greensboro_nc``, ``tmy2_miami_fl``). ``instances/build_traces.py``
-derives the file; ``instances/SOURCES.md`` gives origins and licences.
+* ``greenopt/data/profiles.csv``: 28 days from 2016-04-04 00:00 UTC (the default block of
+  :mod:`greenopt.generate` and of the bundled instances), :func:`load_profiles`.
+* ``greenopt/data/profiles_2016.parquet``: the whole year 2016 (UTC), :func:`load_year_profiles`;
+  its April days equal the CSV's values.
+
+Both at 15-minute resolution, capacity factors in [0, 1] with 4 decimals: SimBench 2016
+measurements ``simbench_PV1``–``PV8`` (photovoltaics) and ``simbench_WP1``–``WP12`` (wind), and PV
+capacity factors derived from the NREL TMY files shipped with pvlib (``tmy3_sand_point_ak``,
+``tmy3_greensboro_nc``, ``tmy2_miami_fl``). ``instances/build_traces.py`` derives the files;
+``instances/SOURCES.md`` gives origins and licences.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from importlib.resources import files
 
 import pandas as pd
 
 PROFILES_RESOURCE = "profiles.csv"
+YEAR_PROFILES_RESOURCE = "profiles_2016.parquet"
+#: The Parquet file stores round(YEAR_SCALE · capacity factor) as unsigned 16-bit integers.
+YEAR_SCALE = 10_000
+PROFILES_YEAR = 2016
+
+#: Meteorological seasons (northern hemisphere, where every bundled profile lies): months.
+SEASONS: dict[str, tuple[int, ...]] = {
+    "winter": (12, 1, 2),
+    "spring": (3, 4, 5),
+    "summer": (6, 7, 8),
+    "autumn": (9, 10, 11),
+}
 
 #: Source and licence of the bundled profiles (copied into generated instances' ``[meta]``).
 PROFILES_SOURCE = (
@@ -53,6 +71,26 @@ def load_profiles() -> pd.DataFrame:
         table = pd.read_csv(handle, index_col="time")
     table.index = pd.to_datetime(table.index, utc=True)
     return table.astype(float)
+
+
+@cache
+def load_year_profiles() -> pd.DataFrame:
+    """The bundled profiles over the whole year 2016 (35 136 UTC 15-minute slots), one float
+    column per profile (the same columns as :func:`load_profiles`).
+
+    The returned frame is shared: copy it before modifying.
+    """
+    import pyarrow.parquet as pq
+
+    with (files("greenopt") / "data" / YEAR_PROFILES_RESOURCE).open("rb") as handle:
+        table = pq.read_table(handle).to_pandas()
+    index = pd.DatetimeIndex(table.pop("time")).as_unit("ns")
+    return pd.DataFrame(table.to_numpy(float) / YEAR_SCALE, index=index, columns=table.columns)
+
+
+def season_of(day: date | pd.Timestamp) -> str:
+    """The meteorological season (:data:`SEASONS`) of a date."""
+    return next(name for name, months in SEASONS.items() if day.month in months)
 
 
 def profile_info(name: str) -> ProfileInfo:

@@ -2,37 +2,49 @@
 
 Traces are real (:mod:`greenopt.data`); sites, links and jobs are drawn from a seeded generator:
 
+* **Trace block**: by default the 28-day April block of ``profiles.csv`` (``start_day`` picks the
+  first day in it, random if not given). With ``start`` (a date of 2016) or ``season`` (a random
+  start in that season's months, :data:`greenopt.data.SEASONS`) the block is the whole year 2016
+  (``profiles_2016.parquet``) and the instance begins at 00:00 UTC of that date.
 * **Profiles**: each site gets a distinct bundled profile, alternating PV and wind (random first
   kind) while both last. Once all 23 are taken, profiles are reused shifted by a random whole
-  number of days (cyclically within the 28-day block), column ``<profile>+<k>d``.
+  number of days (cyclically within the block: 28 days or the year), column ``<profile>+<k>d``.
 * **Sites**: ``gpus`` 2–8, ``pue`` U(1.1, 1.5), ``idle_kw`` U(0.1, 0.4). Coordinates: TMY profiles
   at their station, SimBench profiles (whose sites are not public) drawn in a box over Germany.
 * **Renewable capacity** (kW): the fleet's mean demand
   D = Σ_s idle_kw_s + Σ_j 1.3 · power_kw_j · work_h_j / horizon_h is split over the sites in
   proportion to gpus_s · U(0.5, 1.5), divided by ``load``, and turned into capacity through each
-  profile's mean capacity factor over the whole 28-day block: renewable_kw_s = share_s · D / (load ·
+  profile's mean capacity factor over the whole block: renewable_kw_s = share_s · D / (load ·
   mean_cf_s). So, on average over the block, supply ≈ demand / load, but it comes in windows
   (sunny hours, windy spells) at some sites while demand sits at others. A floor
   renewable_kw_s ≥ 1.1 · (idle_kw_s + pue_s · 0.7) / q95_s (q95: the profile's 95th percentile)
-  makes sure that every site has windows for any job at its best times.
+  makes sure that every site has windows for any job at its best times. On the year block the
+  capacity is sized on the yearly mean and 95th percentile, as for a fixed installation: winter
+  instances get less renewable energy than summer ones (PV) or more (wind).
 * **WAN**: a minimum spanning tree over randomly perturbed great-circle distances (a random tree
   biased to short links) plus ⌈n/4⌉ extra random links for n ≥ 4 sites (never complete);
-  bandwidth drawn from {1, 10, 25, 40, 100} Gbps, latency_ms = 5 + 0.007 · distance_km (fibre at
+  bandwidth drawn by WAN class (:data:`WAN_CLASSES`, option ``wan``): ``mixed`` (default)
+  {1, 10, 25, 40, 100} Gbps with weights (0.2, 0.25, 0.2, 0.15, 0.2), ``thin`` {1, 10} Gbps
+  (0.5, 0.5), ``thick`` {40, 100} Gbps (0.4, 0.6); latency_ms = 5 + 0.007 · distance_km (fibre at
   200 km/ms with a 1.4 route stretch, plus 5 ms equipment).
 * **Jobs** (single GPU, 24–40 GB class): power_kw U(0.25, 0.7), work_h log-uniform 2–24,
-  checkpoint_gb log-uniform 1–200 (ResNet-50 ≈ 1 GB, LoRA fine-tunes a few GB, 7B full fine-tune
-  with optimizer state ≈ 110 GB), arrival_h U(0, 2/3 · horizon), origin uniform; exactly
+  checkpoint_gb log-uniform over the checkpoint mix's range (:data:`CHECKPOINT_MIXES`, option
+  ``checkpoint_mix``): ``mixed`` (default) 1–200, ``light`` 1–20, ``heavy`` 20–200 (ResNet-50
+  ≈ 1 GB, LoRA fine-tunes a few GB, 7B full fine-tune with optimizer state ≈ 110 GB),
+  arrival_h U(0, 2/3 · horizon), origin uniform; exactly
   round(20 %) non-migratable and round(30 %) with a deadline = arrival + slack · work_h, slack
   U(1.05, 1.3) for 40 % of them (tight) and U(1.5, 3) otherwise (deadlines may pass the horizon).
 
-The same arguments give the same instance; generation takes milliseconds.
+The same arguments give the same instance; generation takes milliseconds. ``wan`` and
+``checkpoint_mix`` change only the bandwidth and checkpoint draws: with the same seed, the other
+classes give the same sites, topology and jobs (paired instances).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-from datetime import datetime
+from datetime import date, datetime
 
 import networkx as nx
 import numpy as np
@@ -41,8 +53,11 @@ import pandas as pd
 from greenopt.data import (
     PROFILES_LICENCE,
     PROFILES_SOURCE,
+    PROFILES_YEAR,
+    SEASONS,
     ProfileInfo,
     load_profiles,
+    load_year_profiles,
     profile_catalogue,
     profile_info,
 )
@@ -50,6 +65,18 @@ from greenopt.instance import Instance, Job, Link, Parameters, Site
 
 BANDWIDTHS_GBPS = (1.0, 10.0, 25.0, 40.0, 100.0)
 BANDWIDTH_WEIGHTS = (0.2, 0.25, 0.2, 0.15, 0.2)
+#: WAN class → (bandwidths in Gbps, their probabilities); ``mixed`` is the default.
+WAN_CLASSES: dict[str, tuple[tuple[float, ...], tuple[float, ...]]] = {
+    "mixed": (BANDWIDTHS_GBPS, BANDWIDTH_WEIGHTS),
+    "thin": ((1.0, 10.0), (0.5, 0.5)),
+    "thick": ((40.0, 100.0), (0.4, 0.6)),
+}
+#: Checkpoint mix → (low, high) GB of the log-uniform checkpoint size; ``mixed`` is the default.
+CHECKPOINT_MIXES: dict[str, tuple[float, float]] = {
+    "mixed": (1.0, 200.0),
+    "light": (1.0, 20.0),
+    "heavy": (20.0, 200.0),
+}
 GERMANY_BOX = ((47.5, 54.5), (6.0, 14.5))  # (lat range, lon range) for SimBench-profile sites
 TRACE_MINUTES = 15
 TYPICAL_PUE = 1.3
@@ -64,39 +91,65 @@ def generate_instance(
     *,
     slot_minutes: float = 15,
     start_day: int | None = None,
+    start: str | date | None = None,
+    season: str | None = None,
     load: float = 1.0,
+    checkpoint_mix: str = "mixed",
+    wan: str = "mixed",
     profiles: list[str] | None = None,
     name: str | None = None,
 ) -> Instance:
     """A seeded instance of ``sites`` sites and ``jobs`` jobs over ``days`` days of real traces.
 
-    ``start_day`` picks the first day within the 28-day trace block (random if ``None``);
+    ``start_day`` picks the first day within the 28-day April trace block (random if ``None``);
+    ``start`` (a 2016 date, ``"2016-07-01"``) or ``season`` (``winter``, ``spring``, ``summer``,
+    ``autumn``: a seeded random start in its months) draws the traces from the whole year 2016
+    instead (at most one of the three);
     ``load`` is the ratio of mean demand to mean renewable supply (> 1: scarcer renewables);
+    ``checkpoint_mix`` (:data:`CHECKPOINT_MIXES`) and ``wan`` (:data:`WAN_CLASSES`) pick the
+    checkpoint-size range and the link-bandwidth class;
     ``profiles`` fixes the profile of each site (names from :func:`greenopt.data.load_profiles`,
     optionally suffixed ``+<k>d``) instead of drawing them. See the module docstring for the rest.
     """
-    block = load_profiles()
+    start_date = _parse_start(start)
+    year_mode = start is not None or season is not None
+    block = load_year_profiles() if year_mode else load_profiles()
     block_days = len(block) * TRACE_MINUTES // (24 * 60)
     horizon_h = float(days) * 24.0
     _check_args(
         sites, jobs, days, slot_minutes, start_day, load, block_days, profiles, list(block.columns)
     )
+    _check_options(start_day, start, start_date, season, days, checkpoint_mix, wan)
     rng = np.random.default_rng(seed)
-    if start_day is None:
+    if start_date is not None:
+        start_day = (start_date - date(PROFILES_YEAR, 1, 1)).days
+    elif season is not None:
+        start_day = int(rng.choice(_season_days(season, days)))
+    elif start_day is None:
         start_day = int(rng.integers(0, block_days - math.ceil(days) + 1))
 
     names = list(profiles) if profiles is not None else _draw_profiles(sites, rng, block_days)
     site_objs, coords = _draw_sites(names, rng)
-    job_objs = draw_jobs(jobs, horizon_h, [s.site_id for s in site_objs], rng)
+    job_objs = draw_jobs(
+        jobs, horizon_h, [s.site_id for s in site_objs], rng, CHECKPOINT_MIXES[checkpoint_mix]
+    )
     site_objs = _size_renewables(site_objs, job_objs, horizon_h, load, rng, block)
-    links = _draw_links(site_objs, coords, rng)
+    links = _draw_links(site_objs, coords, rng, WAN_CLASSES[wan])
     traces = profile_traces(block, names, start_day, horizon_h)
 
-    start: datetime = (block.index[0] + pd.Timedelta(days=start_day)).to_pydatetime()
+    first: datetime = (block.index[0] + pd.Timedelta(days=start_day)).to_pydatetime()
+    where = f"start_day={start_day}"
+    if year_mode:
+        where = f"season='{season}'" if season else f"start='{first:%Y-%m-%d}'"
+    classes = "".join(
+        f", {key}='{value}'"
+        for key, value in (("checkpoint_mix", checkpoint_mix), ("wan", wan))
+        if value != "mixed"
+    )
     params = Parameters(
         horizon_h=horizon_h,
         slot_minutes=float(slot_minutes),
-        start=start,
+        start=first,
         meta={
             "source": PROFILES_SOURCE,
             "licence": PROFILES_LICENCE,
@@ -105,18 +158,20 @@ def generate_instance(
             "traces are real",
             "generator": (
                 f"greenopt.generate.generate_instance(sites={sites}, jobs={jobs}, days={days:g}, "
-                f"seed={seed}, slot_minutes={slot_minutes:g}, start_day={start_day}, "
-                f"load={load:g})"
+                f"seed={seed}, slot_minutes={slot_minutes:g}, {where}, "
+                f"load={load:g}{classes})"
             ),
         },
     )
+    suffix = f"-{first:%Y%m%d}" if year_mode else ""
+    suffix += "".join(f"-{v}" for v in (checkpoint_mix, wan) if v != "mixed")
     return Instance(
         params,
         tuple(site_objs),
         tuple(links),
         tuple(job_objs),
         traces,
-        name=name or f"gen-s{sites}-j{jobs}-d{days:g}-seed{seed}",
+        name=name or f"gen-s{sites}-j{jobs}-d{days:g}-seed{seed}{suffix}",
     )
 
 
@@ -151,6 +206,60 @@ def _check_args(
             base, offset = _split_offset(name)
             if base not in block_columns or not 0 <= offset < block_days:
                 problems.append(f"unknown profile {name!r}")
+    if problems:
+        raise ValueError("; ".join(problems))
+
+
+def _parse_start(start: str | date | None) -> date | None:
+    """``start`` as a date: a :class:`datetime.date` (TOML dates), or an ISO string of a date
+    or of midnight UTC (``2016-07-01``, ``2016-07-01T00:00Z``)."""
+    if start is None:
+        return None
+    if isinstance(start, datetime):
+        stamp = pd.Timestamp(start)
+    elif isinstance(start, date):
+        return start
+    else:
+        try:
+            stamp = pd.Timestamp(str(start))
+        except ValueError as exc:
+            raise ValueError(f"start must be a date such as 2016-07-01, got {start!r}") from exc
+    if stamp.tzinfo is not None:
+        stamp = stamp.tz_convert("UTC").tz_localize(None)
+    if stamp != stamp.normalize():
+        raise ValueError(f"start must be a date (00:00 UTC), got {start!r}")
+    return stamp.date()
+
+
+def _season_days(season: str, days: float) -> list[int]:
+    """Days of the year (0 = 1 January) in ``season`` from which ``days`` days fit in 2016."""
+    first = pd.Timestamp(PROFILES_YEAR, 1, 1)
+    last = (pd.Timestamp(PROFILES_YEAR + 1, 1, 1) - first).days - math.ceil(days)
+    return [d for d in range(last + 1) if (first + pd.Timedelta(days=d)).month in SEASONS[season]]
+
+
+def _check_options(start_day, start, start_date, season, days, checkpoint_mix, wan) -> None:
+    problems = []
+    if sum(x is not None for x in (start_day, start, season)) > 1:
+        problems.append("give at most one of start_day, start and season")
+    if start_date is not None:
+        year_days = (date(PROFILES_YEAR + 1, 1, 1) - date(PROFILES_YEAR, 1, 1)).days
+        offset = (start_date - date(PROFILES_YEAR, 1, 1)).days
+        if not 0 <= offset <= year_days - math.ceil(days):
+            problems.append(
+                f"start must be a date in {PROFILES_YEAR} (the bundled year) from which {days:g} "
+                f"days fit before {PROFILES_YEAR + 1}-01-01, got {start_date}"
+            )
+    if season is not None and season not in SEASONS:
+        problems.append(f"season must be one of {', '.join(SEASONS)}, got {season!r}")
+    elif season is not None and not _season_days(season, days):
+        problems.append(f"no start in {season} fits {days:g} days in {PROFILES_YEAR}")
+    if checkpoint_mix not in CHECKPOINT_MIXES:
+        problems.append(
+            f"checkpoint_mix must be one of {', '.join(CHECKPOINT_MIXES)}, got {checkpoint_mix!r}"
+        )
+    if wan not in WAN_CLASSES:
+        problems.append(f"wan must be one of {', '.join(WAN_CLASSES)}, got {wan!r}")
     if problems:
         raise ValueError("; ".join(problems))
 
@@ -255,7 +364,10 @@ def _great_circle_km(a: tuple[float, float], b: tuple[float, float]) -> float:
 
 
 def _draw_links(
-    sites: list[Site], coords: list[tuple[float, float]], rng: np.random.Generator
+    sites: list[Site],
+    coords: list[tuple[float, float]],
+    rng: np.random.Generator,
+    wan_class: tuple[tuple[float, ...], tuple[float, ...]] = WAN_CLASSES["mixed"],
 ) -> list[Link]:
     n = len(sites)
     ids = [s.site_id for s in sites]
@@ -275,20 +387,26 @@ def _draw_links(
         edges += sorted(spare[p] for p in picks)
     links = []
     for i, k in edges:
-        bandwidth = float(rng.choice(BANDWIDTHS_GBPS, p=BANDWIDTH_WEIGHTS))
+        bandwidth = float(rng.choice(wan_class[0], p=wan_class[1]))
         latency = round(5.0 + 0.007 * dist[(i, k)], 2)
         links.append(Link(ids[i], ids[k], bandwidth, latency))
     return links
 
 
 def draw_jobs(
-    count: int, horizon_h: float, site_ids: list[str], rng: np.random.Generator
+    count: int,
+    horizon_h: float,
+    site_ids: list[str],
+    rng: np.random.Generator,
+    checkpoint_gb: tuple[float, float] = CHECKPOINT_MIXES["mixed"],
 ) -> list[Job]:
-    """``count`` jobs as in the module docstring (ids ``j000``…), origins among ``site_ids``."""
+    """``count`` jobs as in the module docstring (ids ``j000``…), origins among ``site_ids``,
+    checkpoints log-uniform in ``checkpoint_gb`` = (low, high)."""
     width = max(3, len(str(count - 1)))
+    low_gb, high_gb = checkpoint_gb
     power = rng.uniform(0.25, 0.7, count)
     work = np.exp(rng.uniform(math.log(2), math.log(24), count))
-    checkpoint = np.exp(rng.uniform(0.0, math.log(200), count))
+    checkpoint = np.exp(rng.uniform(math.log(low_gb), math.log(high_gb), count))
     arrival = rng.uniform(0.0, 2.0 / 3.0 * horizon_h, count)
     origin = rng.integers(0, len(site_ids), count)
     non_migratable = set(rng.permutation(count)[: round(0.2 * count)].tolist())
@@ -307,7 +425,7 @@ def draw_jobs(
                 job_id=f"j{i:0{width}d}",
                 power_kw=round(float(power[i]), 3),
                 work_h=work_h,
-                checkpoint_gb=max(1.0, round(float(checkpoint[i]), 1)),
+                checkpoint_gb=min(max(low_gb, round(float(checkpoint[i]), 1)), high_gb),
                 arrival_h=arrival_h,
                 origin=site_ids[int(origin[i])],
                 deadline_h=deadline,
