@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import test_sweep_support as support
+import sweep_plugins as support
 from typer.testing import CliRunner
 
 from greenopt import interrupt
