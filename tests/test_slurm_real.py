@@ -368,3 +368,23 @@ def test_worker_job_hitting_its_wall_time_has_its_run_redone(slurm, jobs, tmp_pa
     df = _results(out, 3)
     assert first not in set(df["slurm_job_id"])
     assert (df["tries"] == 2).sum() == 1
+
+
+def test_worker_reaching_its_lifetime_is_replaced_without_a_failed_try(slurm, jobs, tmp_path):
+    """--worker-lifetime: the worker retires while holding a run, a new job takes over and the
+    run is redone there without counting a failed try."""
+    started, gate = tmp_path / "started", tmp_path / "go"
+    started.mkdir()
+    path = _sweep_file(tmp_path, 2, started_dir=str(started), hold_until=str(gate))
+    out = tmp_path / "out"
+    args = [str(path), "--out", str(out), *_slurm_args(slurm, 1)]
+    args += ["--worker-lifetime", "00:00:20", "--lifetime-stagger", "0", "--retries", "0"]
+    with _driver(args, slurm, tmp_path) as driver:
+        (first,) = _wait("a held run", lambda: _started_by_job(started), 120, driver)
+        _wait("the run in another job", lambda: len(_started_by_job(started)) == 2, 120, driver)
+        gate.touch()
+        stdout, stderr = driver.communicate(timeout=120)
+    assert driver.returncode == 0, stderr[-3000:]
+    df = _results(out, 2)
+    assert first not in set(df["slurm_job_id"])
+    assert set(df["tries"]) == {1}
