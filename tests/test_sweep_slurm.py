@@ -178,5 +178,9 @@ def test_lost_jobs_are_replaced():
         await asyncio.sleep(0)
         assert job.closed and "c-0" not in cluster.worker_spec and cluster.scaled == [6]
         assert set(cluster.workers) == {"c-1", "c-2"}
+        del cluster.workers["c-1"]  # dropped by SpecCluster itself, still in its worker_spec
+        assert _replace_lost_jobs(cluster, 6, seen) == ["c-1"]
+        assert set(cluster.worker_spec) == {"c-2"} and cluster.scaled == [6, 6]
+        assert _replace_lost_jobs(cluster, 6, seen) == [] and cluster.scaled == [6, 6]
 
     asyncio.run(scenario())

@@ -202,18 +202,19 @@ def _replace_lost_jobs(cluster: Any, workers: int, seen: set[str]) -> list[str]:
     def has_worker(job: str) -> bool:  # grouped workers are named <job>-<i>
         return any(n == job or n.startswith(f"{job}-") for n in connected)
 
-    lost = []
-    for job in list(cluster.workers):
+    for job in cluster.workers:
         if has_worker(job):
             seen.add(job)
-        elif job in seen:
-            lost.append(job)
+    # lost: seen, and now without workers (or already dropped by SpecCluster after
+    # distributed.deploy.lost-worker-timeout, which leaves it in worker_spec all the same)
+    lost = sorted(job for job in seen if job not in cluster.workers or not has_worker(job))
     for job in lost:
         seen.discard(job)
         cluster.worker_spec.pop(job, None)
-        ended = cluster.workers.pop(job)
-        asyncio.ensure_future(_close_quietly(ended))
-    if lost or set(cluster.worker_spec) - set(cluster.workers):
+        ended = cluster.workers.pop(job, None)
+        if ended is not None:
+            asyncio.ensure_future(_close_quietly(ended))
+    if lost:
         cluster.scale(workers)  # submits jobs for the missing workers
     return lost
 
