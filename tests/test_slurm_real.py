@@ -279,9 +279,9 @@ def test_whole_sweep_in_one_allocation(slurm, jobs, tmp_path):
         text=True,
         timeout=300,
     )
-    logs = "\n".join(p.read_text()[-3000:] for p in tmp_path.glob("alloc-*.out"))
-    assert res.returncode == 0, res.stderr + logs
-    assert "4 points, 4 runs (0 already finished): 4 ok" in logs
+    logs = "\n".join(p.read_text() for p in tmp_path.glob("alloc-*.out"))
+    assert res.returncode == 0, res.stderr + logs[-3000:]
+    assert "4 points, 4 runs (0 already finished): 4 ok" in logs, logs[-3000:]
     df = _results(out, 4)
     (allocation,) = jobs()
     assert set(df["slurm_job_id"]) == {allocation}
