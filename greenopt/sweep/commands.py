@@ -38,6 +38,21 @@ def sweep(
     walltime: Annotated[str, typer.Option(help="Slurm wall time per job")] = "01:00:00",
     memory: Annotated[str, typer.Option(help="memory per Slurm job")] = "4GB",
     cores_per_job: Annotated[int, typer.Option(min=1, help="worker processes per Slurm job")] = 1,
+    death_timeout: Annotated[
+        int, typer.Option(min=1, help="Slurm: a worker without scheduler this many s exits")
+    ] = 60,
+    worker_ttl: Annotated[
+        int, typer.Option(min=1, help="Slurm: drop a worker silent this many s, rerun its run")
+    ] = 300,
+    worker_lifetime: Annotated[
+        str,
+        typer.Option(
+            help="Slurm: workers retire and are replaced after this (auto, off, HH:MM:SS)"
+        ),
+    ] = "auto",
+    lifetime_stagger: Annotated[
+        str, typer.Option(help="Slurm: spread of the retirements (auto or HH:MM:SS)")
+    ] = "auto",
     print_job_script: Annotated[
         bool, typer.Option(help="print the sbatch script that would be submitted and exit")
     ] = False,
@@ -89,7 +104,21 @@ def sweep(
             typer.echo(str(e), err=True)
             raise typer.Exit(2) from None
 
-    opts = SlurmOptions(queue, account, walltime, memory, cores_per_job)
+    try:
+        opts = SlurmOptions(
+            queue,
+            account,
+            walltime,
+            memory,
+            cores_per_job,
+            death_timeout_s=death_timeout,
+            worker_ttl_s=worker_ttl,
+            worker_lifetime=worker_lifetime,
+            lifetime_stagger=lifetime_stagger,
+        )
+    except ValueError as e:
+        typer.echo(f"Slurm options: {e}", err=True)
+        raise typer.Exit(2) from None
     if print_job_script:
         from greenopt.sweep import slurm as slurm_mod
 

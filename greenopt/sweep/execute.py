@@ -38,8 +38,8 @@ from greenopt.sweep.transform import apply_transforms
 
 log = logging.getLogger(__name__)
 
-#: Dask settings of the embedded cluster: a task whose worker dies fails at once (the driver
-#: retries it and counts the try), and a worker holds only the task it runs.
+#: Dask settings of the clusters greenopt starts (embedded, Slurm): a task whose worker dies fails
+#: at once (the driver retries it and counts the try), and a worker holds only the task it runs.
 EMBEDDED_CONFIG = {
     "distributed.scheduler.allowed-failures": 0,
     "distributed.scheduler.worker-saturation": 1.0,
@@ -85,7 +85,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     lists the first violations); then come :meth:`RunResult.record` (policy, ``setting.*``, SPEC §5
     metrics, ``info.*``, ``wall_s`` = planning time), the instance's size, timings (``setup_s``:
     instance and policy, ``run_s``: planning and simulation, ``point_s``: both), worker host and
-    package version. Exceptions propagate: the driver retries them.
+    pid, the Slurm job and node of the worker (``slurm_job_id``, ``slurm_node``) and the package
+    version. Exceptions propagate: the driver retries them.
     """
     from greenopt.runner import run_policy
 
@@ -114,6 +115,8 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
         "started_at": started,
         "host": socket.gethostname(),
         "pid": os.getpid(),
+        "slurm_job_id": os.environ.get("SLURM_JOB_ID"),  # None outside Slurm
+        "slurm_node": os.environ.get("SLURMD_NODENAME"),
         "greenopt_version": package_version(),
     }
 
@@ -179,12 +182,17 @@ def open_client(
         with Client(scheduler, scheduler_file=sf) as client:
             yield client
     elif slurm is not None:
+        import dask
+
         from greenopt.sweep.slurm import slurm_cluster
 
-        with slurm_cluster(slurm) as cluster:
-            cluster.scale(workers or slurm.cores_per_job)
-            with Client(cluster) as client:
-                yield client
+        n = workers or slurm.cores_per_job
+        with (
+            dask.config.set(EMBEDDED_CONFIG),  # the scheduler runs here, in the driver
+            slurm_cluster(slurm, workers=n) as cluster,
+            Client(cluster) as client,
+        ):
+            yield client
     else:
         with local_cluster(workers) as cluster, Client(cluster) as client:
             yield client
@@ -456,7 +464,7 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
 
     with bar:
         fill()
-        for fut in pending:
+        for fut in _completed(pending, fill):
             key = owner.pop(fut.key)
             try:
                 row = fut.result()
@@ -476,6 +484,21 @@ def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
             results.write_run(out, key, row)
             note = f"run {key} failed after {tries[key]} tries: {row['error']}"
             bar.update(row["status"], note if row["status"] == "failed" else "", key=key)
+
+
+def _completed(pending: Any, refill: Callable[[], None], every_s: float = 1.0) -> Iterator[Any]:
+    """The futures of ``pending`` (``as_completed``) as they finish; while none is ready,
+    ``refill`` runs every ``every_s``, so workers that join late (Slurm jobs leaving the queue)
+    get runs without waiting for a run to finish."""
+    last = time.monotonic()
+    while not pending.is_empty():
+        if pending.has_ready():
+            yield next(pending)
+        elif time.monotonic() - last >= every_s:
+            refill()
+            last = time.monotonic()
+        else:
+            time.sleep(0.02)
 
 
 def failure_row(spec: dict[str, Any], reason: str, exc: BaseException) -> dict[str, Any]:
