@@ -30,7 +30,7 @@ TIMING_COLUMNS = {
 MASKS = (
     (re.compile(r"^\| date \(UTC\) \|.*"), "| date (UTC) | * |"),
     (re.compile(r"load average [\d.]+ at the start, [\d.]+ at the end"), "load average *"),
-    (re.compile(r"\(commit [^)]*\)"), "(commit *)"),
+    (re.compile(r"\(commit .*\) \|$"), "(commit *) |"),
     (re.compile(r"^\| wall time of the build \|.*"), "| wall time of the build | * |"),
     (re.compile(r"this one took [\d.]+ min \(\w+ that bound\)"), "this one took *"),
     (re.compile(r"--out \S+`"), "--out *`"),

@@ -5,7 +5,9 @@ The package ships its own copies (:func:`bundled`): the six sweep files under
 ``instances/default``) under ``greenopt/data/instances/``, laid out as in the repository so that
 each file's relative ``folder = "../instances/default"`` resolves alike (the same run keys). The
 repository's top-level copies are the ones users read and edit; ``tests/test_paper.py`` checks
-that the two are identical.
+that the two are identical. Copies, because importlib.resources finds files next to the imported
+package, which in a source or editable install is the checkout's ``greenopt/`` folder: shipping
+the top-level folders only in the wheel would leave a checkout without them.
 
 At size ``full`` each file runs as written, on an embedded Dask ``LocalCluster``
 (:func:`greenopt.sweep.execute.run_sweep`). At size ``quick`` (the test build) each file is

@@ -146,7 +146,6 @@ def section_break_even(ctx: Context) -> dict[str, str]:
     small_gb = min(gb for _, gb in MODEL_CLASSES)
     big_gb = full_fine_tune_7b()[1]
     ctx.facts.update(
-        be_min=float(be.min()),
         be_max=float(be.max()),
         be_share10=share10,
         be_share60=share60,

@@ -123,7 +123,6 @@ def section_claims(ctx: Context) -> dict[str, str]:
         }
     )
     ctx.table(pd.DataFrame(rows), "claim3_votes")
-    ctx.facts.update(outcomes={"1": c1, "2": c2, **{"-".join(k): v[0] for k, v in result.items()}})
     claim1 = (
         f"{pct(f['be_share10'])} of the (size, bandwidth, power) combinations break even within "
         f"{fmt(MINUTES_BOUND)} min and {pct(f['be_share60'])} within an hour. Break-even stays "

@@ -333,7 +333,6 @@ def section_default(ctx: Context) -> dict[str, str]:
         d_summary=summary,
         d_nre={k: v["nre_kwh"].mean for k, v in summary.items()},
         d_std={k: v["slowdown_std"].mean for k, v in summary.items()},
-        d_dec=dec,
     )
     groups: dict[str, int] = {}
     for site in inst.sites:

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+from functools import partial
 
 import pandas as pd
 
@@ -82,12 +83,12 @@ def section_generated(ctx: Context) -> dict[str, str]:
             ],
         }
     )
-    ctx.facts.update(g_diffs=diffs, g_summary=summary)
+    ctx.facts["g_diffs"] = diffs
 
-    def pair(a: str, b: str, m: str) -> pd.Series:
-        return paired_row(diffs, a, b, m)
+    pair = partial(paired_row, diffs)
 
     def diff(a: str, m: str) -> pd.Series:
+        """a against the same policy without the feasibility filter."""
         b = {"feasibility_greedy": "energy_greedy", "milp": "milp (no filter)"}[a]
         return pair(a, b, m)
 

@@ -99,9 +99,7 @@ def section_time_vs_energy(ctx: Context) -> dict[str, str]:
         )
     md_rows.append({"window": "all"} | {k: pct(v, 1) for k, v in shares.items()})
     fig_path = ctx.figure(category_figure(ctx, cats), "time_vs_energy")
-    ctx.facts.update(
-        te_time_among=time_among, te_energy_only_among=energy_only_among, te_shares=shares
-    )
+    ctx.facts.update(te_time_among=time_among, te_shares=shares)
     return {
         "fig_time_vs_energy": fig_path,
         "time_vs_energy_table": md_table(pd.DataFrame(md_rows)),

@@ -109,7 +109,6 @@ def section_tradeoff(ctx: Context) -> dict[str, str]:
     ctx.facts.update(
         to_w=(float(lo["slowdown_weight"]), float(hi["slowdown_weight"])),
         to_std=(float(lo["slowdown_std"]), float(hi["slowdown_std"])),
-        to_nre=(float(lo["nre_kwh"]), float(hi["nre_kwh"])),
     )
     return {
         "fig_tradeoff": fig_path,

@@ -143,7 +143,6 @@ def section_windows(ctx: Context) -> dict[str, str]:
     fig_path = ctx.figure(window_figure(default, lengths, power), "windows")
     kinds = table.groupby("kind")["mean_h"].mean()
     median_all = float(np.median(everything))
-    ctx.facts.update(win_median=median_all)
     return {
         "fig_windows": fig_path,
         "windows_table": md_table(md),
