@@ -3,7 +3,8 @@
 Both use the real profiles of ``greenopt/data/profiles.csv`` (see ``SOURCES.md``); sites, links and
 jobs are hand-curated here (the default's jobs are seeded draws of :func:`greenopt.generate.
 draw_jobs` with a few hand-set overrides). ``python instances/build_instances.py`` rewrites both
-folders; ``--check`` compares them with a fresh build and prints window statistics and the
+folders, here and in the copy the package ships (``greenopt/data/instances/``, which ``greenopt
+paper`` reads); ``--check`` compares both with a fresh build and prints window statistics and the
 greedy-move diagnostics without writing.
 """
 
@@ -25,6 +26,8 @@ from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.io import write_instance
 
 HERE = Path(__file__).resolve().parent
+#: The copy shipped inside the package (read through importlib.resources by ``greenopt paper``).
+PACKAGED = HERE.parent / "greenopt" / "data" / "instances"
 FILES = ("instance.toml", "sites.csv", "links.csv", "jobs.csv", "traces.csv", "README.md")
 
 
@@ -228,15 +231,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="compare with the committed folders")
     args = parser.parse_args(argv)
     if not args.check:
+        build(PACKAGED)
         report(build(HERE))
         return 0
     with tempfile.TemporaryDirectory() as tmp:
         made = build(Path(tmp))
         stale = [
-            f"{inst.name}/{name}"
+            str((folder / inst.name / name).relative_to(HERE.parent))
+            for folder in (HERE, PACKAGED)
             for inst in made
             for name in FILES
-            if not filecmp.cmp(Path(tmp) / inst.name / name, HERE / inst.name / name, False)
+            if not filecmp.cmp(Path(tmp) / inst.name / name, folder / inst.name / name, False)
         ]
     report(made)
     print("stale: " + ", ".join(stale) if stale else "up to date")

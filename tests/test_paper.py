@@ -10,18 +10,21 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
+import greenopt
 from greenopt.cli import app
-from greenopt.paper.build import TemplateError, build_paper, check_report, fill
+from greenopt.paper.build import TemplateError, build_paper, check_report, checkout_root, fill
 from greenopt.paper.experiments import (
     EXPERIMENTS,
-    QUICK_FOLDER,
+    QUICK_INSTANCE,
     QUICK_TIME_LIMIT_S,
+    bundled,
     experiments_dir,
     load_experiment,
     shrink,
 )
 from greenopt.paper.report import Context, fmt
-from greenopt.paper.sections import break_even_min, classify
+from greenopt.paper.sections.common import break_even_min
+from greenopt.paper.sections.time_vs_energy import classify
 from greenopt.paper.stats import mean_ci, t975
 
 REPO = Path(__file__).resolve().parents[1]
@@ -137,10 +140,50 @@ def test_shrink_keeps_policies_and_ends_of_grids():
     assert small["vary"]["alpha"] == [0.05, 0.2]
     assert small["vary"]["bandwidth_gbps"] == [1.0, 100.0]  # from a log grid
     assert small["vary"]["policy"] == raw["vary"]["policy"]
-    assert small["instance"]["folder"] == QUICK_FOLDER
+    assert small["instance"]["folder"] == str(bundled("instances", QUICK_INSTANCE))
     assert small["policy"]["settings"]["time_limit_s"] == QUICK_TIME_LIMIT_S
     gen = shrink(tomllib.loads((experiments_dir() / "paper_generated.toml").read_text()))
     assert gen["seeds"] == 2 and gen["instance"]["generate"]["jobs"] == 6
+
+
+# ---- inputs: package resources, never the source tree ------------------------------------------
+
+BUNDLED_INSTANCES = ("tiny", "default")
+
+
+def test_bundled_inputs_are_the_repository_copies():
+    """The package ships copies of the paper's sweep files and of the instances they name; the
+    repository's experiments/ and instances/ must hold the same bytes (sync the one you did not
+    edit: ``python instances/build_instances.py`` writes both instance copies)."""
+    for name in EXPERIMENTS.values():
+        shipped, repo = experiments_dir() / name, REPO / "experiments" / name
+        assert shipped.read_bytes() == repo.read_bytes(), f"{shipped} differs from {repo}"
+    for name in BUNDLED_INSTANCES:
+        shipped, repo = bundled("instances", name), REPO / "instances" / name
+        files = sorted(p.name for p in repo.iterdir())
+        assert sorted(p.name for p in shipped.iterdir()) == files
+        for file in files:
+            assert (shipped / file).read_bytes() == (repo / file).read_bytes(), f"{name}/{file}"
+
+
+def test_experiments_read_only_files_inside_the_package():
+    package = Path(str(greenopt.__file__)).resolve().parent
+    assert experiments_dir().resolve().is_relative_to(package / "data")
+    seen = set()
+    for key in EXPERIMENTS:
+        for size in ("full", "quick"):
+            for spec in load_experiment(key, size).runs().values():
+                folder = spec["instance"].get("folder")
+                if folder is not None:
+                    assert Path(folder).resolve().is_relative_to(package / "data" / "instances")
+                    seen.add(Path(folder).name)
+    assert seen == set(BUNDLED_INSTANCES)
+
+
+def test_commit_is_read_only_from_the_checkout_holding_this_package():
+    if Path(greenopt.__file__).resolve().parent != REPO / "greenopt":
+        pytest.skip("greenopt is not imported from this checkout")
+    assert checkout_root() == REPO
 
 
 # ---- the quick build ----------------------------------------------------------------------------

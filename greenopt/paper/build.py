@@ -16,7 +16,6 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib.resources import files
@@ -26,28 +25,15 @@ from typing import TextIO
 
 import pandas as pd
 
-from greenopt.paper import sections
 from greenopt.paper.experiments import EXPERIMENTS, ExperimentRun, Size, run_experiments
 from greenopt.paper.report import FIGURES, TABLES, Context, fmt, md_table
+from greenopt.paper.sections import SECTIONS
 from greenopt.schedule import write_text_atomic
 from greenopt.sweep.results import STATUSES
 
 REPORT = "README.md"
 #: Time the build is designed to stay within on 2 cores (s), per size.
 TIME_BUDGET_S = {"full": 20 * 60, "quick": 60}
-
-SECTIONS: tuple[Callable[[Context], dict[str, str]], ...] = (
-    sections.section_domain,
-    sections.section_break_even,
-    sections.section_time_vs_energy,
-    sections.section_windows,
-    sections.section_default,
-    sections.section_generated,
-    sections.section_bandwidth,
-    sections.section_forecast,
-    sections.section_tradeoff,
-    sections.section_claims,
-)
 
 
 class TemplateError(ValueError):
@@ -180,23 +166,34 @@ def _load() -> float | None:
         return None
 
 
-def _git(*args: str) -> str | None:
-    root = Path(__file__).resolve().parents[2]
+def _git(folder: Path, *args: str) -> str | None:
     try:
         done = subprocess.run(
-            ["git", *args], cwd=root, capture_output=True, text=True, timeout=10, check=True
+            ["git", *args], cwd=folder, capture_output=True, text=True, timeout=10, check=True
         )
     except (OSError, subprocess.SubprocessError):
         return None
     return done.stdout.strip()
 
 
+def checkout_root() -> Path | None:
+    """The git checkout whose ``greenopt/`` folder this package is imported from (a source or
+    editable install); None for an installed package, even one in a virtual environment inside
+    some checkout."""
+    package = Path(str(files("greenopt"))).resolve()
+    top = _git(package, "rev-parse", "--show-toplevel")
+    if not top or (Path(top) / "greenopt").resolve() != package:
+        return None
+    return Path(top)
+
+
 def code_version() -> str:
     """``<commit>``, with the number of tracked files changed since, from git (if available)."""
-    commit = _git("rev-parse", "--short=10", "HEAD")
+    root = checkout_root()
+    commit = _git(root, "rev-parse", "--short=10", "HEAD") if root else None
     if not commit:
         return "unknown (not a git checkout)"
-    changed = _git("status", "--porcelain", "--untracked-files=no") or ""
+    changed = _git(root, "status", "--porcelain", "--untracked-files=no") or ""
     n = len([line for line in changed.splitlines() if line.strip()])
     return commit + (f", with {n} tracked files changed since" if n else "")
 

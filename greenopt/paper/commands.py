@@ -31,7 +31,10 @@ def paper(
     ] = False,
     experiments: Annotated[
         Path | None,
-        typer.Option(help="folder of the sweep files (default: experiments/ of this source tree)"),
+        typer.Option(
+            help="folder of the sweep files (default: the copies bundled with greenopt, the same "
+            "as the repository's experiments/)"
+        ),
     ] = None,
 ) -> None:
     """Regenerate the report: run the experiments, write OUT/README.md, figures/ and tables/."""

@@ -1,5 +1,14 @@
 """The experiments behind the report: sweep files under ``experiments/``.
 
+The package ships its own copies (:func:`bundled`): the six sweep files under
+``greenopt/data/experiments/`` and the instance folders they name (``instances/tiny`` and
+``instances/default``) under ``greenopt/data/instances/``, laid out as in the repository so that
+each file's relative ``folder = "../instances/default"`` resolves alike (the same run keys). The
+repository's top-level copies are the ones users read and edit; ``tests/test_paper.py`` checks
+that the two are identical. Copies, because importlib.resources finds files next to the imported
+package, which in a source or editable install is the checkout's ``greenopt/`` folder: shipping
+the top-level folders only in the wheel would leave a checkout without them.
+
 At size ``full`` each file runs as written, on an embedded Dask ``LocalCluster``
 (:func:`greenopt.sweep.execute.run_sweep`). At size ``quick`` (the test build) each file is
 shrunk in code (:func:`shrink`) and its runs execute in this process, one after the other, with
@@ -16,6 +25,7 @@ import sys
 import time
 import tomllib
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any, Literal, TextIO
 
@@ -38,27 +48,37 @@ EXPERIMENTS: dict[str, str] = {
     "slowdown": "slowdown.toml",
 }
 
-#: Quick size: folder instances become ``instances/tiny``, generated ones this small, every
-#: solver budget at most ``QUICK_TIME_LIMIT_S``, at most two seeds and the first and last value of
-#: every varied parameter except the policy.
-QUICK_FOLDER = "../instances/tiny"
+#: Quick size: folder instances become the bundled ``instances/tiny``, generated ones this small,
+#: every solver budget at most ``QUICK_TIME_LIMIT_S``, at most two seeds and the first and last
+#: value of every varied parameter except the policy.
+QUICK_INSTANCE = "tiny"
 QUICK_GENERATE = {"sites": 3, "jobs": 6, "days": 0.5}
 QUICK_TIME_LIMIT_S = 2.0
 QUICK_SEEDS = 2
 
 
+def bundled(*parts: str) -> Path:
+    """A file or folder the package ships under ``greenopt/data/`` (e.g. ``bundled("instances",
+    "tiny")``)."""
+    resource = files("greenopt").joinpath("data", *parts)
+    if not isinstance(resource, Path):  # pragma: no cover - a zipped install
+        where = "/".join(parts)
+        raise RuntimeError(f"greenopt/data/{where} is not on disk: install greenopt unpacked")
+    return resource
+
+
 def experiments_dir() -> Path:
-    """``experiments/`` of the source tree this package is imported from."""
-    return Path(__file__).resolve().parents[2] / "experiments"
+    """The bundled copies of the report's sweep files."""
+    return bundled("experiments")
 
 
 def shrink(raw: dict[str, Any]) -> dict[str, Any]:
-    """A quick version of a parsed sweep file (see :data:`QUICK_FOLDER` and the constants near
+    """A quick version of a parsed sweep file (see :data:`QUICK_INSTANCE` and the constants near
     it); the input is not modified."""
     doc = copy.deepcopy(raw)
     inst = doc["instance"]
     if "folder" in inst:
-        inst["folder"] = QUICK_FOLDER
+        inst["folder"] = str(bundled("instances", QUICK_INSTANCE))
     else:
         inst["generate"] = {**inst.get("generate", {}), **QUICK_GENERATE}
     seeds = doc.get("seeds", 1)
@@ -85,8 +105,8 @@ def load_experiment(key: str, size: Size, folder: Path | None = None) -> Sweep:
     path = folder / EXPERIMENTS[key]
     if not path.is_file():
         raise FileNotFoundError(
-            f"{path}: experiment file not found (greenopt paper runs from a source checkout "
-            "with its experiments/ folder; pass --experiments DIR)"
+            f"{path}: experiment file not found (--experiments names a folder holding "
+            f"{', '.join(EXPERIMENTS.values())})"
         )
     raw = tomllib.loads(path.read_text())
     if size == "quick":
