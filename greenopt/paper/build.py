@@ -25,6 +25,7 @@ from typing import TextIO
 
 import pandas as pd
 
+from greenopt.evaluation import instance_table, render_table
 from greenopt.paper.experiments import EXPERIMENTS, ExperimentRun, Size, run_experiments
 from greenopt.paper.report import FIGURES, TABLES, Context, fmt, md_table
 from greenopt.paper.sections import SECTIONS
@@ -131,6 +132,9 @@ def build_paper(
             raise TemplateError(f"{section.__name__} sets values already set: {sorted(clash)}")
         values |= new
         print(f"[paper] {section.__name__}: {time.perf_counter() - t:.1f} s", file=stream)
+    # the evaluation set (greenopt.evaluation): its table is published with the others
+    (stage / TABLES).mkdir(exist_ok=True)
+    write_text_atomic(render_table(instance_table()), stage / TABLES / "instances.csv")
     wall = time.perf_counter() - t0
     values |= provenance(
         ctx, size, wall, load_start, command or f"greenopt paper --out {out}", resume
