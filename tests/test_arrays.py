@@ -1,0 +1,196 @@
+"""The arrays path (``optimization/arrays.py``) is held to the Pyomo model, which stays the
+definition: Pyomo's own ``LinearStandardFormCompiler`` output of ``build_model`` and the arrays must
+have the same objective (vector and constant), matrix, row bounds, column bounds and integrality,
+after mapping columns by variable name and index and putting rows in a canonical order."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+
+from greenopt.forecast import make_forecaster
+from greenopt.io import load_instance
+from greenopt.optimization import ModelSettings, WindowState, build_sets
+from greenopt.optimization.arrays import ModelArrays, build_arrays
+from greenopt.optimization.model import build_model, model_size
+from greenopt.optimization.solution import builder_from_schedule, state_at, truncate_start
+from greenopt.policies import make_policy
+from test_milp import random_instance
+
+DEFAULT = Path(__file__).resolve().parents[1] / "instances" / "default"
+#: Coefficients and bounds are computed in another order of floating-point operations.
+RTOL = 1e-10
+
+
+def canonical_rows(A, lower: np.ndarray, upper: np.ndarray) -> list[tuple]:
+    """Every row as (kind, columns, coefficients, right-hand side) with ≥ rows turned into ≤ rows
+    and equality rows scaled so their first coefficient is positive; sorted."""
+    A = A.tocsr()
+    A.sum_duplicates()
+    A.eliminate_zeros()
+    A.sort_indices()
+    out = []
+    for r in range(A.shape[0]):
+        cols = A.indices[A.indptr[r] : A.indptr[r + 1]]
+        vals = A.data[A.indptr[r] : A.indptr[r + 1]].astype(float)
+        lo, up = lower[r], upper[r]
+        if lo == up:
+            sign = 1.0 if vals[0] > 0 else -1.0
+            kind, rhs = "=", lo * sign
+        elif np.isinf(up):
+            assert np.isfinite(lo)
+            sign, kind, rhs = -1.0, "<=", -lo
+        else:
+            assert np.isinf(lo), "no ranged rows in this model"
+            sign, kind, rhs = 1.0, "<=", up
+        vals = vals * sign
+        out.append((kind, tuple(cols.tolist()), vals, rhs))
+    out.sort(key=lambda row: (row[0], row[1], tuple(np.round(row[2], 8)), round(row[3], 8)))
+    return out
+
+
+def pyomo_standard_form(model) -> dict:
+    """Objective, matrix, row bounds, columns of ``model`` as Pyomo compiles it."""
+    info = LinearStandardFormCompiler().write(model, mixed_form=True)
+    rhs = np.asarray(info.rhs, float)
+    kind = np.array([row.bound_type for row in info.rows])
+    lower = np.where(kind == 1, -np.inf, rhs)
+    upper = np.where(kind == -1, np.inf, rhs)
+    return {
+        "c": info.c.toarray()[0],
+        "offset": float(info.c_offset[0]),
+        "A": info.A,
+        "lower": lower,
+        "upper": upper,
+        "columns": info.columns,
+    }
+
+
+def variable_key(v) -> tuple[str, tuple]:
+    """(variable name, index as a tuple) of a Pyomo variable."""
+    index = v.index()
+    return v.parent_component().local_name, index if isinstance(index, tuple) else (index,)
+
+
+def assert_same_model(arrays: ModelArrays, model) -> None:
+    """The arrays equal Pyomo's standard form of ``model`` (see module docstring)."""
+    ref = pyomo_standard_form(model)
+    column = {key: i for i, key in enumerate(arrays.index.keys(arrays.sets))}
+    perm = np.array([column[variable_key(v)] for v in ref["columns"]], int)
+    assert len(set(perm.tolist())) == len(perm)
+    # columns Pyomo leaves out (in no row and not in the objective) are empty here too
+    unused = np.setdiff1d(np.arange(arrays.c.size), perm)
+    A = arrays.A.tocsc()
+    A.eliminate_zeros()
+    assert np.all(np.diff(A.indptr)[unused] == 0)
+    assert np.all(arrays.c[unused] == 0)
+    # objective
+    np.testing.assert_allclose(arrays.c[perm], ref["c"], rtol=RTOL, atol=1e-12)
+    assert arrays.offset == pytest.approx(ref["offset"], rel=RTOL, abs=1e-12)
+    # matrix and row bounds, rows in canonical order
+    mine = canonical_rows(A[:, perm], arrays.row_lower, arrays.row_upper)
+    theirs = canonical_rows(ref["A"], ref["lower"], ref["upper"])
+    assert len(mine) == len(theirs)
+    for a, b in zip(mine, theirs, strict=True):
+        assert a[0] == b[0] and a[1] == b[1], (a, b)
+        np.testing.assert_allclose(a[2], b[2], rtol=RTOL, atol=1e-12)
+        assert a[3] == pytest.approx(b[3], rel=RTOL, abs=1e-9)
+    # column bounds and integrality, every column (also those Pyomo left out)
+    variables = {variable_key(v): v for v in model.component_data_objects(pyo.Var)}
+    by_key = [variables[key] for key in arrays.index.keys(arrays.sets)]
+    lb = np.array([-np.inf if v.lb is None else v.lb for v in by_key], float)
+    ub = np.array([np.inf if v.ub is None else v.ub for v in by_key], float)
+    np.testing.assert_allclose(arrays.col_lower, lb, rtol=RTOL)
+    np.testing.assert_allclose(arrays.col_upper, ub, rtol=RTOL)
+    assert arrays.integrality.tolist() == [v.is_integer() for v in by_key]
+    assert arrays.size() == model_size(model)
+
+
+def midway_window(inst, t0: int, look: int, seed: int = 1):
+    """A rolling window: the state ``feasibility_greedy``'s schedule leaves at ``t0``, on a noisy
+    forecast issued at ``t0``."""
+    schedule = make_policy("feasibility_greedy").plan(inst).schedule
+    builder = truncate_start(builder_from_schedule(inst, schedule), t0)
+    builder.run[:, t0:] = 0.0
+    state = state_at(inst, builder, t0)
+    view = inst.with_renewable(
+        make_forecaster("noisy", 0.3, seed).forecast(inst.renewable_kw, t0, inst.dt_h)
+    )
+    return view, state, min(inst.n_slots, t0 + look)
+
+
+def check(inst, state, t_end, coarse_start=None, **levers):
+    settings = ModelSettings(**levers)
+    sets = build_sets(
+        inst,
+        state,
+        t_end,
+        candidate_k=settings.candidate_sites,
+        departure_every=settings.departure_every,
+        feasibility_filter=settings.feasibility_filter,
+        coarse_start=coarse_start,
+        coarse_factor=settings.coarse_factor,
+    )
+    assert sets.arcs, "the window should hold migrations"
+    assert_same_model(build_arrays(sets, settings), build_model(sets, settings))
+    return sets
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+@pytest.mark.parametrize("feasibility_filter", [True, False])
+@pytest.mark.parametrize("seed", [3, 5])
+def test_tiny_window_equals_the_pyomo_model(seed, feasibility_filter, delay_term):
+    inst = random_instance(seed)
+    check(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        candidate_sites=0,
+        departure_every=1,
+        feasibility_filter=feasibility_filter,
+        delay_term=delay_term,
+    )
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+@pytest.mark.parametrize("feasibility_filter", [True, False])
+@pytest.mark.parametrize("coarse", [False, True])
+def test_rolling_window_equals_the_pyomo_model(coarse, feasibility_filter, delay_term):
+    # midway state (jobs finished, in flight, at a site, pending), forecast renewables, deadlines
+    # inside the window, optionally coarse periods after 2 h
+    inst = random_instance(4, n_slots=96)
+    view, state, t_end = midway_window(inst, 20, 48)
+    assert {js.status for js in state.jobs} >= {"at_site", "pending"}
+    sets = check(
+        view,
+        state,
+        t_end,
+        coarse_start=28 if coarse else None,
+        candidate_sites=0,
+        departure_every=2,
+        feasibility_filter=feasibility_filter,
+        delay_term=delay_term,
+    )
+    assert (len(sets.window) < t_end - 20) == coarse
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("levers", "coarse"),
+    [
+        ({}, False),
+        ({"feasibility_filter": False, "delay_term": "exact"}, False),
+        ({"candidate_sites": 0, "departure_every": 2}, True),
+    ],
+)
+def test_default_instance_windows_equal_the_pyomo_model(levers, coarse):
+    inst = load_instance(DEFAULT)
+    if not coarse:
+        check(inst, WindowState.initial(inst), inst.n_slots, **levers)
+        return
+    view, state, t_end = midway_window(inst, 96, 96)
+    check(view, state, t_end, coarse_start=104, **levers)
