@@ -5,6 +5,7 @@ after mapping columns by variable name and index and putting rows in a canonical
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -12,13 +13,16 @@ import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
+from greenopt.feasibility import migration_time_s
 from greenopt.forecast import make_forecaster
 from greenopt.io import load_instance
-from greenopt.optimization import ModelSettings, WindowState, build_sets
+from greenopt.network import Network
+from greenopt.optimization import JobState, ModelSettings, WindowState, build_sets
 from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.solution import builder_from_schedule, state_at, truncate_start
 from greenopt.policies import make_policy
+from greenopt.schedule import arrival_moment_h
 from test_milp import random_instance
 
 DEFAULT = Path(__file__).resolve().parents[1] / "instances" / "default"
@@ -156,15 +160,41 @@ def test_tiny_window_equals_the_pyomo_model(seed, feasibility_filter, delay_term
     )
 
 
+def with_transfer_in_flight(inst, state: WindowState) -> WindowState:
+    """``state`` with its first job at a site put in flight to the next site (left a slot ago)."""
+    j = next(i for i, js in enumerate(state.jobs) if js.status == "at_site")
+    a = state.jobs[j].site
+    b = (a + 1) % len(inst.sites)
+    route = Network(inst).route(inst.sites[a].site_id, inst.sites[b].site_id)
+    transfer = migration_time_s(inst.params, inst.jobs[j].checkpoint_gb, route)
+    moment = arrival_moment_h(state.t0 - 1, transfer, inst.dt_h)
+    assert moment > state.t0 * inst.dt_h, "the transfer should reach into the window"
+    flying = JobState("in_flight", b, moment, state.jobs[j].remaining_h, a, state.t0 - 1, transfer)
+    return WindowState(state.t0, (*state.jobs[:j], flying, *state.jobs[j + 1 :]))
+
+
 @pytest.mark.parametrize("delay_term", ["flow", "exact"])
 @pytest.mark.parametrize("feasibility_filter", [True, False])
 @pytest.mark.parametrize("coarse", [False, True])
 def test_rolling_window_equals_the_pyomo_model(coarse, feasibility_filter, delay_term):
-    # midway state (jobs finished, in flight, at a site, pending), forecast renewables, deadlines
-    # inside the window, optionally coarse periods after 2 h
+    # a midway state (jobs finished, at a site, pending), forecast renewables, deadlines inside the
+    # window, optionally coarse periods after 2 h. Without the filter, 300 GB checkpoints on 1 Gbps
+    # links fill the links (link rows) and one job is in flight (on these traces the filter leaves
+    # no such move).
     inst = random_instance(4, n_slots=96)
+    if not feasibility_filter:
+        inst = replace(
+            inst,
+            jobs=tuple(replace(j, checkpoint_gb=300.0) for j in inst.jobs),
+            links=tuple(replace(link, bandwidth_gbps=1.0) for link in inst.links),
+        )
     view, state, t_end = midway_window(inst, 20, 48)
-    assert {js.status for js in state.jobs} >= {"at_site", "pending"}
+    expected = {"at_site", "pending", "finished"}
+    if not feasibility_filter:
+        state = with_transfer_in_flight(inst, state)
+        expected.add("in_flight")
+    assert {js.status for js in state.jobs} == expected
+    settings = dict(feasibility_filter=feasibility_filter, delay_term=delay_term)
     sets = check(
         view,
         state,
@@ -172,10 +202,13 @@ def test_rolling_window_equals_the_pyomo_model(coarse, feasibility_filter, delay
         coarse_start=28 if coarse else None,
         candidate_sites=0,
         departure_every=2,
-        feasibility_filter=feasibility_filter,
-        delay_term=delay_term,
+        **settings,
     )
     assert (len(sets.window) < t_end - 20) == coarse
+    families = build_arrays(sets, ModelSettings(**settings)).families
+    required = ["missed_work", "stay_after_arrival", "gpu_capacity"]
+    for name in required + ([] if feasibility_filter else ["link_capacity"]):
+        assert families[name].stop > families[name].start, name
 
 
 @pytest.mark.slow
