@@ -19,9 +19,19 @@ from greenopt.io import load_instance
 from greenopt.network import Network
 from greenopt.optimization import JobState, ModelSettings, WindowState, build_sets
 from greenopt.optimization.arrays import ModelArrays, build_arrays
+from greenopt.optimization.array_solution import read_plan_vector, start_vector
+from greenopt.optimization.highs import ArraySolver
 from greenopt.optimization.model import build_model, model_size
-from greenopt.optimization.solution import builder_from_schedule, state_at, truncate_start
+from greenopt.optimization.solution import (
+    builder_from_schedule,
+    read_plan,
+    set_start,
+    state_at,
+    truncate_start,
+)
 from greenopt.policies import make_policy
+from greenopt.policies.milp import MilpPolicy
+from greenopt.simulator import simulate
 from greenopt.schedule import arrival_moment_h
 from test_milp import random_instance
 
@@ -232,3 +242,124 @@ def test_default_instance_windows_equal_the_pyomo_model(levers, coarse):
         return
     view, state, t_end = midway_window(inst, 96, 96)
     check(view, state, t_end, coarse_start=104, **levers)
+
+
+# ---- MIP start, read-back, solve, parameter updates -------------------------------------------
+
+
+def pyomo_values(arrays: ModelArrays, model) -> np.ndarray:
+    """The Pyomo model's variable values as a column vector of ``arrays``."""
+    variables = {variable_key(v): v for v in model.component_data_objects(pyo.Var)}
+    return np.array([variables[k].value or 0.0 for k in arrays.index.keys(arrays.sets)], float)
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+@pytest.mark.parametrize("coarse_start", [None, 24])
+def test_start_vector_is_set_start_and_plans_read_back_alike(coarse_start, delay_term):
+    inst = random_instance(7)
+    settings = ModelSettings(
+        candidate_sites=0, departure_every=1, coarse_factor=4, delay_term=delay_term
+    )
+    builder = builder_from_schedule(inst, make_policy("energy_greedy").plan(inst).schedule)
+    cut = coarse_start or inst.n_slots
+    required = tuple(
+        (mv.job, mv.src, mv.dst, mv.depart_slot)
+        for mv in builder.migrations
+        if mv.depart_slot < cut
+    )
+    assert required
+    sets = build_sets(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        required_moves=required,
+        coarse_start=coarse_start,
+        coarse_factor=4,
+        feasibility_filter=False,
+    )
+    model, arrays = build_model(sets, settings), build_arrays(sets, settings)
+    set_start(model, sets, builder)
+    x = start_vector(arrays, builder)
+    np.testing.assert_allclose(x, pyomo_values(arrays, model), rtol=1e-9, atol=1e-12)
+    assert arrays.objective_value(x) == pytest.approx(pyo.value(model.objective), rel=1e-12)
+    # the start is feasible in the arrays too
+    activity = arrays.A @ x
+    assert np.all(activity >= arrays.row_lower - 1e-7) and np.all(
+        activity <= arrays.row_upper + 1e-7
+    )
+    assert np.all(x >= arrays.col_lower - 1e-9) and np.all(x <= arrays.col_upper + 1e-9)
+    # a solution solved by the arrays path reads back as read_plan reads it from the Pyomo model
+    solver = ArraySolver(ModelSettings(mip_rel_gap=0.0))
+    solver.load(arrays, x)
+    solver.solve(20.0, warm_start=True)
+    variables = list(model.component_data_objects(pyo.Var))
+    column = {k: i for i, k in enumerate(arrays.index.keys(sets))}
+    for v in variables:
+        v.set_value(float(solver.x[column[variable_key(v)]]), skip_validation=True)
+    ours, theirs = read_plan_vector(arrays, solver.x), read_plan(model, sets)
+    assert ours.t0 == theirs.t0 and ours.arcs == theirs.arcs
+    np.testing.assert_array_equal(ours.site, theirs.site)
+    np.testing.assert_array_equal(ours.run, theirs.run)
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+@pytest.mark.parametrize("seed", [3, 7])
+def test_both_backends_reach_the_same_optimum(seed, delay_term):
+    inst = random_instance(seed)
+    results = {}
+    for backend in ("arrays", "pyomo"):
+        policy = MilpPolicy(
+            backend=backend,
+            candidate_sites=0,
+            departure_every=1,
+            delay_term=delay_term,
+            mip_rel_gap=0.0,
+            time_limit_s=30.0,
+        )
+        out = policy.plan(inst)
+        sim = simulate(inst, out.schedule)
+        assert sim.valid, sim.violations
+        assert out.info["backend"] == backend
+        assert out.info["solver_status"] == "optimal"
+        assert out.info["objective_recomputed"] == pytest.approx(out.info["objective"], rel=1e-7)
+        results[backend] = out.info
+    a, p = results["arrays"], results["pyomo"]
+    assert a["objective"] == pytest.approx(p["objective"], rel=1e-7, abs=1e-7)
+    assert a["start_objectives"] == pytest.approx(p["start_objectives"], rel=1e-9)
+    for key in ("n_variables", "n_constraints", "n_binaries", "start", "warm_start_used"):
+        assert a[key] == p[key], key
+
+
+def test_parameter_update_gives_the_model_built_with_the_new_values():
+    inst = random_instance(4, n_slots=96)
+    view, state, t_end = midway_window(inst, 20, 48)
+    settings = ModelSettings(candidate_sites=0, departure_every=2, delay_term="exact")
+    sets = build_sets(view, state, t_end, candidate_k=0, departure_every=2)
+    arrays = build_arrays(sets, settings)
+    solver = ArraySolver(settings)
+    solver.load(arrays)
+    first = solver.solve(20.0, warm_start=False)
+    par = arrays.params
+    new = replace(
+        par,
+        R=par.R * 0.5,
+        rem=par.rem * 0.8,
+        at_entry=np.roll(par.at_entry, 1, axis=1) * (par.at_entry.sum(axis=1) > 0)[:, None],
+    )
+    solver.update_parameters(new)
+    fresh = build_arrays(sets, settings, new)
+    lp = solver.highs.getLp()
+    np.testing.assert_array_equal(lp.col_cost_, fresh.c)
+    assert lp.offset_ == fresh.offset != arrays.offset
+    np.testing.assert_array_equal(lp.col_upper_, fresh.col_upper)
+    np.testing.assert_array_equal(lp.row_lower_, fresh.row_lower)
+    np.testing.assert_array_equal(lp.row_upper_, fresh.row_upper)
+    matrix = lp.a_matrix_
+    np.testing.assert_array_equal(matrix.start_, fresh.A.indptr)
+    np.testing.assert_array_equal(matrix.index_, fresh.A.indices)
+    np.testing.assert_array_equal(matrix.value_, fresh.A.data)
+    second = solver.solve(20.0, warm_start=False)
+    again = ArraySolver(settings)
+    again.load(fresh)
+    assert second.objective == pytest.approx(again.solve(20.0, False).objective, rel=1e-6)
+    assert second.objective != pytest.approx(first.objective, rel=1e-3)

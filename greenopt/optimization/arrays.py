@@ -132,7 +132,9 @@ class ColumnIndex:
             (int(sets.jobs[k]), int(s), int(t[p]))
             for k, s, p in zip(self.jst_job, self.jst_site, self.jst_period, strict=True)
         ]
-        jt = [(int(sets.jobs[k]), int(t[p])) for k, p in zip(self.jt_job, self.jt_period, strict=True)]
+        jt = [
+            (int(sets.jobs[k]), int(t[p])) for k, p in zip(self.jt_job, self.jt_period, strict=True)
+        ]
         st = [(s, int(tt)) for s in range(self.n_sites) for tt in t]
         out = [("mig", (x,)) for x in range(self.n_arcs)]
         out += [("loc", key) for key in jst] + [("run", key) for key in jst]
@@ -301,7 +303,10 @@ def link_capacity(sets: WindowSets, ix: ColumnIndex) -> Rows:
     total = np.bincount(inverse, weights=gb, minlength=keys.size)
     cap, length = sets.link_capacity, sets.grid.length
     capacity = np.array(
-        [float(cap[li, t : t + length(t)].sum()) for li, t in zip(keys // stride, keys % stride, strict=True)],
+        [
+            float(cap[li, t : t + length(t)].sum())
+            for li, t in zip(keys // stride, keys % stride, strict=True)
+        ],
         float,
     )
     binding = total > capacity
