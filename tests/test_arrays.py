@@ -12,14 +12,15 @@ import numpy as np
 import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
+from test_milp import random_instance
 
 from greenopt.feasibility import migration_time_s
 from greenopt.forecast import make_forecaster
 from greenopt.io import load_instance
 from greenopt.network import Network
 from greenopt.optimization import JobState, ModelSettings, WindowState, build_sets
-from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.array_solution import read_plan_vector, start_vector
+from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.highs import ArraySolver
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.solution import (
@@ -31,9 +32,8 @@ from greenopt.optimization.solution import (
 )
 from greenopt.policies import make_policy
 from greenopt.policies.milp import MilpPolicy
-from greenopt.simulator import simulate
 from greenopt.schedule import arrival_moment_h
-from test_milp import random_instance
+from greenopt.simulator import simulate
 
 DEFAULT = Path(__file__).resolve().parents[1] / "instances" / "default"
 #: Coefficients and bounds are computed in another order of floating-point operations.

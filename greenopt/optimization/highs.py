@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import time
+from typing import TYPE_CHECKING
 
 import highspy
 import numpy as np
@@ -14,6 +15,9 @@ import numpy as np
 from greenopt.optimization.arrays import ModelArrays, WindowParameters, build_arrays
 from greenopt.optimization.sets import OptimizationError, WindowSets
 from greenopt.optimization.settings import ModelSettings
+
+if TYPE_CHECKING:
+    from greenopt.optimization.solve import SolveReport
 
 #: HiGHS model status -> the termination names appsi reports (so both backends record the same).
 TERMINATION = {
