@@ -10,6 +10,7 @@ Each (size, policy) runs in a fresh process so its peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import resource
@@ -125,9 +126,18 @@ def param_update_cost(instance: Any, settings: Any) -> dict[str, float]:
         instance.renewable_kw, 0, dt
     )
     started = time.perf_counter()
-    for s, t in model.ST:
-        model.R[s, t] = float(other[s, t : t + grid.length(t)].mean())
-    result.solver.update_parameters()
+    if settings.backend == "arrays":
+        R = np.array(
+            [
+                [other[s, t : t + grid.length(t)].mean() for t in grid.starts]
+                for s in range(len(other))
+            ]
+        )
+        result.solver.update_parameters(dataclasses.replace(model.params, R=R))
+    else:
+        for s, t in model.ST:
+            model.R[s, t] = float(other[s, t : t + grid.length(t)].mean())
+        result.solver.update_parameters()
     update_s = time.perf_counter() - started
     return {"param_update_s": update_s, "step_rebuild_s": result.build_s}
 

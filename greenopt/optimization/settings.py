@@ -83,7 +83,7 @@ class ModelSettings(PolicySettings):
     seed: int = Field(0, ge=0, description="HiGHS random_seed")
     solver_log: bool = Field(False, description="stream the HiGHS log to stdout")
     backend: Backend = Field(
-        "pyomo",
+        "arrays",
         description="how the model reaches HiGHS: 'arrays' assembles the matrix with numpy "
         "(optimization/arrays.py, held equal to the Pyomo model by tests/test_arrays.py); "
         "'pyomo' builds the Pyomo model (model.py) and hands it over through appsi — use it for "
