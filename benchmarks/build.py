@@ -105,10 +105,13 @@ def window_sets(case: Case):
     )
 
 
-def lp_objective(highs) -> float:
-    """Optimum of the LP relaxation of the model loaded in ``highs`` (integrality dropped)."""
+def lp_objective(highs, threads: int) -> float:
+    """Optimum of the LP relaxation of the model loaded in ``highs`` (integrality dropped; HiGHS
+    fixes its thread pool at the first run of the process, so every run uses ``threads``)."""
     import highspy
 
+    highs.setOptionValue("output_flag", False)
+    highs.setOptionValue("threads", threads)
     n = highs.getNumCol()
     highs.changeColsIntegrality(
         n, np.arange(n, dtype=np.int32), np.full(n, highspy.HighsVarType.kContinuous)
@@ -164,7 +167,7 @@ def measure(case: Case, backend: str, mip_s: float | None) -> dict[str, Any]:
     if mip_s is not None:
         report = solver.solve(mip_s, warm_start=True)
         row.update(mip_objective=report.objective, mip_gap=report.mip_gap, mip_s=report.solve_s)
-    row["lp_objective"] = lp_objective(highs)
+    row["lp_objective"] = lp_objective(highs, settings.threads)
     return row
 
 
