@@ -180,17 +180,23 @@ class Rows:
 def arc_arrays(sets: WindowSets, ix: ColumnIndex) -> dict[str, np.ndarray]:
     """Per arc: window-job row ``k``, ``src``, ``dst``, ``depart``/``arrive`` period positions,
     ``usable``, ``arrive_h``, ``energy``."""
-    arcs = sets.arcs
-    job = np.array([a.job for a in arcs], int)
+    fields = np.array(
+        [
+            (a.job, a.src, a.dst, a.depart, a.arrive, a.usable, a.arrive_h, a.energy_kwh)
+            for a in sets.arcs
+        ],
+        float,
+    ).reshape(len(sets.arcs), 8)
+    job, src, dst, depart, arrive = fields[:, :5].T.astype(int)
     return {
-        "k": ix.row_of_job[job] if len(arcs) else np.zeros(0, int),
-        "src": np.array([a.src for a in arcs], int),
-        "dst": np.array([a.dst for a in arcs], int),
-        "depart": ix.period(np.array([a.depart for a in arcs], int)),
-        "arrive": ix.period(np.array([a.arrive for a in arcs], int)),
-        "usable": np.array([a.usable for a in arcs], float),
-        "arrive_h": np.array([a.arrive_h for a in arcs], float),
-        "energy": np.array([a.energy_kwh for a in arcs], float),
+        "k": ix.row_of_job[job],
+        "src": src,
+        "dst": dst,
+        "depart": ix.period(depart),
+        "arrive": ix.period(arrive),
+        "usable": fields[:, 5],
+        "arrive_h": fields[:, 6],
+        "energy": fields[:, 7],
     }
 
 
@@ -231,20 +237,22 @@ def flow_conservation(sets: WindowSets, ix: ColumnIndex, arcs: dict, par: Window
 def departure_after_arrival(sets: WindowSets, ix: ColumnIndex, arcs: dict) -> Rows:
     """A checkpoint arriving at a inside slot d (u_x < 1) keeps the job at a through slot d:
     loc[j,a,d] ≥ Σ_{x into (j,a,d), u_x<1} mig[x], wherever arcs also leave (j,a,d)."""
-    keys, members = [], []
-    for (j, a, d), xs in sets.arcs_in.items():
-        mid = [x for x in xs if sets.arcs[x].usable < 1.0]
-        if mid and (j, a, d) in sets.arcs_out:
-            keys.append((ix.row_of_job[j], a, ix.period(d)))
-            members.append(mid)
-    n = len(keys)
-    key = np.array(keys, int).reshape(n, 3)
-    sizes = np.array([len(m) for m in members], int)
-    xs = np.concatenate(members).astype(int) if members else np.zeros(0, int)
-    loc = ix.offset["loc"] + ix.jst(key[:, 0], key[:, 1], key[:, 2])
+
+    def code(k: np.ndarray, site: np.ndarray, p: np.ndarray) -> np.ndarray:
+        return (k * ix.n_sites + site) * ix.n_periods + p
+
+    into = code(arcs["k"], arcs["dst"], arcs["arrive"])
+    mid = np.flatnonzero(
+        (arcs["usable"] < 1.0) & np.isin(into, code(arcs["k"], arcs["src"], arcs["depart"]))
+    )
+    keys, row = np.unique(into[mid], return_inverse=True)
+    n = keys.size
+    k, rest = np.divmod(keys, ix.n_sites * ix.n_periods)
+    site, p = np.divmod(rest, ix.n_periods)
+    loc = ix.offset["loc"] + ix.jst(k, site, p)
     return Rows.of(
         "stay_after_arrival",
-        [(np.arange(n), loc, 1.0), (np.repeat(np.arange(n), sizes), ix.offset["mig"] + xs, -1.0)],
+        [(np.arange(n), loc, 1.0), (row, ix.offset["mig"] + mid, -1.0)],
         np.zeros(n),
         np.full(n, INF),
     )
@@ -289,15 +297,10 @@ def link_capacity(sets: WindowSets, ix: ColumnIndex) -> Rows:
     """Per directed link l and period t: Σ_x checkpoint_gb_j · |[dΔ, dΔ+T_x) ∩ t| / T_x · mig[x]
     ≤ n_t · bandwidth · link_efficiency · Δ · 3600 / 8 (less transfers under way), over the arcs
     whose route uses l; only where the arcs could exceed it."""
-    link, slot, gb, x = [], [], [], []
-    for i, arc in enumerate(sets.arcs):
-        for li, t, volume in arc.loads:
-            link.append(li)
-            slot.append(t)
-            gb.append(volume)
-            x.append(i)
-    link, slot = np.array(link, int), np.array(slot, int)
-    gb, x = np.array(gb, float), np.array(x, int)
+    loads = [load for arc in sets.arcs for load in arc.loads]
+    flat = np.array(loads, float).reshape(len(loads), 3)
+    link, slot, gb = flat[:, 0].astype(int), flat[:, 1].astype(int), flat[:, 2]
+    x = np.repeat(np.arange(ix.n_arcs), [len(arc.loads) for arc in sets.arcs]).astype(int)
     stride = sets.instance.n_slots + 1
     keys, inverse = np.unique(link * stride + slot, return_inverse=True)
     total = np.bincount(inverse, weights=gb, minlength=keys.size)
