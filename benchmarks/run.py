@@ -60,6 +60,7 @@ COLUMNS = [
     "nre_kwh",
     "slowdown_mean",
     "unfinished_jobs",
+    "backend",
     "settings",
 ]
 
@@ -166,6 +167,7 @@ def run_case(
         "jobs": size.jobs,
         "slots": instance.n_slots,
         "wall_s": wall,
+        "backend": policy.settings.backend,
         "settings": json.dumps(settings, sort_keys=True),
         "valid": sim.valid,
         **{k: (sim.metrics or {}).get(k) for k in ("nre_kwh", "slowdown_mean", "unfinished_jobs")},
