@@ -8,20 +8,27 @@ from __future__ import annotations
 from dataclasses import replace
 from pathlib import Path
 
+import highspy
 import numpy as np
 import pyomo.environ as pyo
 import pytest
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
-from test_milp import random_instance
+from test_milp import job, make_instance, random_instance
 
 from greenopt.feasibility import migration_time_s
 from greenopt.forecast import make_forecaster
 from greenopt.io import load_instance
 from greenopt.network import Network
-from greenopt.optimization import JobState, ModelSettings, WindowState, build_sets
+from greenopt.optimization import (
+    JobState,
+    ModelSettings,
+    OptimizationError,
+    WindowState,
+    build_sets,
+)
 from greenopt.optimization.array_solution import read_plan_vector, start_vector
 from greenopt.optimization.arrays import ModelArrays, build_arrays
-from greenopt.optimization.highs import ArraySolver
+from greenopt.optimization.highs import ArraySolver, window_highs
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.solution import (
     builder_from_schedule,
@@ -363,3 +370,30 @@ def test_parameter_update_gives_the_model_built_with_the_new_values():
     again.load(fresh)
     assert second.objective == pytest.approx(again.solve(20.0, False).objective, rel=1e-6)
     assert second.objective != pytest.approx(first.objective, rel=1e-3)
+
+
+def test_lp_relaxation_and_an_infeasible_model_through_the_arrays_path():
+    # A-B-C in a line, T_mig = 0.1 h per move (Δ = 1 h): A→B departing at slot 0 lands inside
+    # slot 0, so the job may not leave B at the start of slot 0; forcing both moves is infeasible.
+    inst = make_instance(
+        {"A": [0, 0], "B": [0, 0], "C": [5, 5]},
+        [job(checkpoint_gb=360)],
+        links=[("A", "B", 8.0), ("B", "C", 8.0)],
+    )
+    settings = ModelSettings(feasibility_filter=False)
+    sets = build_sets(inst, WindowState.initial(inst), inst.n_slots, feasibility_filter=False)
+    arrays, highs = window_highs(sets, settings, integral=False)
+    lp = highs.getLp()
+    assert lp.num_col_ == arrays.c.size and arrays.integrality.any()
+    assert all(v == highspy.HighsVarType.kContinuous for v in lp.integrality_)
+    highs.run()
+    assert highs.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    chain = [
+        x for x, a in enumerate(sets.arcs) if (a.src, a.dst, a.depart) in [(0, 1, 0), (1, 2, 0)]
+    ]
+    assert len(chain) == 2
+    arrays.col_lower[chain] = 1.0
+    solver = ArraySolver(settings)
+    solver.load(arrays)
+    with pytest.raises(OptimizationError, match="infeasible"):
+        solver.solve(5.0, warm_start=False)

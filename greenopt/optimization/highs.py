@@ -35,10 +35,16 @@ TERMINATION = {
 }
 
 
-def highs_model(arrays: ModelArrays, integral: bool = True) -> highspy.Highs:
-    """A quiet HiGHS instance holding the model (an LP relaxation if not ``integral``)."""
+def highs_model(
+    arrays: ModelArrays, integral: bool = True, options: dict | None = None
+) -> highspy.Highs:
+    """A quiet HiGHS instance holding the model (an LP relaxation if not ``integral``), with
+    ``options`` set. HiGHS fixes its thread pool at the first run in a process: a later run asking
+    for another ``threads`` fails, so give every instance the same ``threads``."""
     highs = highspy.Highs()
     highs.setOptionValue("output_flag", False)
+    for name, value in (options or {}).items():
+        highs.setOptionValue(name, value)
     A = arrays.A
     integrality = arrays.integrality if integral else np.zeros_like(arrays.integrality)
     status = highs.passModel(
@@ -67,9 +73,10 @@ def window_highs(
     sets: WindowSets, settings: ModelSettings, integral: bool = True
 ) -> tuple[ModelArrays, highspy.Highs]:
     """The window model of ``sets`` as arrays and loaded into HiGHS (LP relaxation if not
-    ``integral``), for callers that drive HiGHS themselves."""
+    ``integral``; ``settings``' threads and seed), for callers that drive HiGHS themselves."""
     arrays = build_arrays(sets, settings)
-    return arrays, highs_model(arrays, integral)
+    options = {"threads": settings.threads, "random_seed": settings.seed}
+    return arrays, highs_model(arrays, integral, options)
 
 
 class ArraySolver:
@@ -88,15 +95,14 @@ class ArraySolver:
     def load(self, arrays: ModelArrays, start: np.ndarray | None = None) -> None:
         """Hand the arrays to HiGHS (part of building) and remember the MIP start."""
         s = self.settings
-        self.highs = highs_model(arrays)
-        for name, value in (
-            ("threads", s.threads),
-            ("random_seed", s.seed),
-            ("mip_rel_gap", s.mip_rel_gap),
-            ("output_flag", s.solver_log),
-            ("log_to_console", s.solver_log),
-        ):
-            self.highs.setOptionValue(name, value)
+        options = {
+            "threads": s.threads,
+            "random_seed": s.seed,
+            "mip_rel_gap": s.mip_rel_gap,
+            "output_flag": s.solver_log,
+            "log_to_console": s.solver_log,
+        }
+        self.highs = highs_model(arrays, options=options)
         self.arrays, self.start = arrays, start
 
     def update_parameters(self, params: WindowParameters) -> float:
