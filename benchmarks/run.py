@@ -60,6 +60,7 @@ COLUMNS = [
     "nre_kwh",
     "slowdown_mean",
     "unfinished_jobs",
+    "objective",
     "backend",
     "settings",
 ]
@@ -148,6 +149,7 @@ def run_case(
 ) -> dict[str, Any]:
     """Run one (size, policy) in this process; one CSV row (and, for rolling, its step records
     appended to ``steps_out``)."""
+    from greenopt.optimization import schedule_objective
     from greenopt.policies import make_policy
     from greenopt.simulator import simulate
 
@@ -171,6 +173,11 @@ def run_case(
         "settings": json.dumps(settings, sort_keys=True),
         "valid": sim.valid,
         **{k: (sim.metrics or {}).get(k) for k in ("nre_kwh", "slowdown_mean", "unfinished_jobs")},
+        "objective": (
+            schedule_objective(instance, output.schedule, sim, policy.settings)
+            if sim.valid
+            else None
+        ),
     }
     if run.policy == "rolling":
         row.update(rolling_columns(info, policy.settings.time_limit_s))
