@@ -6,6 +6,7 @@ rolling windows, the same MIP objective within the gap of a short solve.
 
     python -m benchmarks.build                       # every case
     python -m benchmarks.build --cases M-window,L-window --out benchmarks/results/build.csv
+    python -m benchmarks.build --cases L-offline --backends arrays --no-lp
 
 Cases: ``instances/default`` over its whole horizon with the default levers (k = 1, m = 4) and
 with every site and slot (k = 0, m = 1); an M and an L rolling window (24 h lookahead from 12 h,
@@ -43,13 +44,14 @@ class Case:
     start: Any
 
 
-def offline_case(name: str, levers: dict[str, Any]) -> Case:
+def offline_case(name: str, levers: dict[str, Any], size: str | None = None) -> Case:
+    """The whole horizon of ``instances/default`` (or of benchmark ``size``) from the start."""
     from greenopt.io import load_instance
     from greenopt.optimization import ModelSettings, WindowState
     from greenopt.optimization.solution import builder_from_schedule
     from greenopt.policies import make_policy
 
-    inst = load_instance(ROOT / "instances" / "default")
+    inst = SIZES[size].instance() if size else load_instance(ROOT / "instances" / "default")
     schedule = make_policy("feasibility_greedy").plan(inst).schedule
     start = builder_from_schedule(inst, schedule)
     settings = ModelSettings(**levers)
@@ -84,6 +86,8 @@ CASES = {
     ),
     "M-window": lambda: rolling_case("M-window", "M"),
     "L-window": lambda: rolling_case("L-window", "L"),
+    # the L milp benchmark's model (k = 1, m = 4): --backends arrays --no-lp keeps it short
+    "L-offline": lambda: offline_case("L-offline", {}, "L"),
 }
 
 
@@ -121,7 +125,7 @@ def lp_objective(highs, threads: int) -> float:
     return float(highs.getInfo().objective_function_value)
 
 
-def measure(case: Case, backend: str, mip_s: float | None) -> dict[str, Any]:
+def measure(case: Case, backend: str, mip_s: float | None, lp: bool = True) -> dict[str, Any]:
     """Build and hand off one backend's model; then its LP relaxation and (``mip_s``) a short
     MIP solve."""
     from greenopt.optimization.array_solution import choose_start_vector
@@ -167,7 +171,8 @@ def measure(case: Case, backend: str, mip_s: float | None) -> dict[str, Any]:
     if mip_s is not None:
         report = solver.solve(mip_s, warm_start=True)
         row.update(mip_objective=report.objective, mip_gap=report.mip_gap, mip_s=report.solve_s)
-    row["lp_objective"] = lp_objective(highs, settings.threads)
+    if lp:
+        row["lp_objective"] = lp_objective(highs, settings.threads)
     return row
 
 
@@ -176,6 +181,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
     parser.add_argument("--cases", default=",".join(CASES), help=f"of {list(CASES)}")
     parser.add_argument("--mip-s", type=float, default=30.0, help="short MIP solve (windows)")
     parser.add_argument("--out", type=Path, default=None, help="CSV to append to")
+    parser.add_argument("--backends", default="pyomo,arrays", help="of pyomo, arrays")
+    parser.add_argument("--no-lp", action="store_true", help="skip the LP relaxation check")
     args = parser.parse_args(argv)
     rows = []
     for name in args.cases.split(","):
@@ -183,8 +190,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             parser.error(f"unknown case {name!r}")
         case = CASES[name]()
         mip_s = args.mip_s if case.coarse_start is not None else None
-        for backend in ("pyomo", "arrays"):
-            rows.append(measure(case, backend, mip_s))
+        for backend in args.backends.split(","):
+            rows.append(measure(case, backend, mip_s, lp=not args.no_lp))
             r = rows[-1]
             print(
                 f"{name} {backend}: model {r['model_s']:.2f} s, hand-off {r['handoff_s']:.2f} s",
@@ -192,6 +199,17 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
                 flush=True,
             )
     table = pd.DataFrame(rows)
+    if args.out is not None:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        old = pd.read_csv(args.out) if args.out.exists() else None
+        frame = table if old is None else pd.concat([old, table], ignore_index=True)
+        tmp = args.out.with_suffix(".tmp")
+        frame.to_csv(tmp, index=False)
+        tmp.replace(args.out)
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table.drop(columns=["case"]).set_index(table.case).to_string(float_format="%.4g"))
+    if set(table.backend) != {"pyomo", "arrays"} or "lp_objective" not in table:
+        return table
     wide = table.pivot(index="case", columns="backend")
     summary = pd.DataFrame(
         {
@@ -206,19 +224,11 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             "lp_rel_diff": (wide["lp_objective"]["arrays"] - wide["lp_objective"]["pyomo"]).abs()
             / wide["lp_objective"]["pyomo"].abs(),
         }
-    ).loc[[c for c in args.cases.split(",")]]
+    ).loc[list(dict.fromkeys(table.case))]
     if "mip_objective" in table:
         summary["mip_pyomo"] = wide["mip_objective"]["pyomo"]
         summary["mip_arrays"] = wide["mip_objective"]["arrays"]
-    if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        old = pd.read_csv(args.out) if args.out.exists() else None
-        frame = table if old is None else pd.concat([old, table], ignore_index=True)
-        tmp = args.out.with_suffix(".tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(args.out)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
-        print(table.drop(columns=["case"]).set_index(table.case).to_string(float_format="%.4g"))
         print()
         print(summary.to_string(float_format="%.4g"))
     return table
