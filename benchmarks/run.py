@@ -10,6 +10,7 @@ Each (size, policy) runs in a fresh process so its peak RSS is its own.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import platform
 import resource
@@ -59,6 +60,8 @@ COLUMNS = [
     "nre_kwh",
     "slowdown_mean",
     "unfinished_jobs",
+    "objective",
+    "backend",
     "settings",
 ]
 
@@ -125,9 +128,18 @@ def param_update_cost(instance: Any, settings: Any) -> dict[str, float]:
         instance.renewable_kw, 0, dt
     )
     started = time.perf_counter()
-    for s, t in model.ST:
-        model.R[s, t] = float(other[s, t : t + grid.length(t)].mean())
-    result.solver.update_parameters()
+    if settings.backend == "arrays":
+        R = np.array(
+            [
+                [other[s, t : t + grid.length(t)].mean() for t in grid.starts]
+                for s in range(len(other))
+            ]
+        )
+        result.solver.update_parameters(dataclasses.replace(model.params, R=R))
+    else:
+        for s, t in model.ST:
+            model.R[s, t] = float(other[s, t : t + grid.length(t)].mean())
+        result.solver.update_parameters()
     update_s = time.perf_counter() - started
     return {"param_update_s": update_s, "step_rebuild_s": result.build_s}
 
@@ -137,6 +149,7 @@ def run_case(
 ) -> dict[str, Any]:
     """Run one (size, policy) in this process; one CSV row (and, for rolling, its step records
     appended to ``steps_out``)."""
+    from greenopt.optimization import schedule_objective
     from greenopt.policies import make_policy
     from greenopt.simulator import simulate
 
@@ -156,9 +169,15 @@ def run_case(
         "jobs": size.jobs,
         "slots": instance.n_slots,
         "wall_s": wall,
+        "backend": policy.settings.backend,
         "settings": json.dumps(settings, sort_keys=True),
         "valid": sim.valid,
         **{k: (sim.metrics or {}).get(k) for k in ("nre_kwh", "slowdown_mean", "unfinished_jobs")},
+        "objective": (
+            schedule_objective(instance, output.schedule, sim, policy.settings)
+            if sim.valid
+            else None
+        ),
     }
     if run.policy == "rolling":
         row.update(rolling_columns(info, policy.settings.time_limit_s))

@@ -28,6 +28,7 @@ from pydantic import Field
 from greenopt.policies.base import PolicySettings
 
 DelayTerm = Literal["flow", "exact"]
+Backend = Literal["arrays", "pyomo"]
 
 
 class ModelSettings(PolicySettings):
@@ -81,3 +82,10 @@ class ModelSettings(PolicySettings):
     threads: int = Field(1, ge=0, description="HiGHS threads (0 = HiGHS decides)")
     seed: int = Field(0, ge=0, description="HiGHS random_seed")
     solver_log: bool = Field(False, description="stream the HiGHS log to stdout")
+    backend: Backend = Field(
+        "arrays",
+        description="how the model reaches HiGHS: 'arrays' assembles the matrix with numpy "
+        "(optimization/arrays.py, held equal to the Pyomo model by tests/test_arrays.py); "
+        "'pyomo' builds the Pyomo model (model.py) and hands it over through appsi — use it for "
+        "a family added in Pyomo only",
+    )

@@ -21,6 +21,9 @@ from pyomo.contrib.appsi.solvers import Highs
 from greenopt import interrupt
 from greenopt.instance import Instance
 from greenopt.network import Network
+from greenopt.optimization.array_solution import choose_start_vector, read_plan_vector
+from greenopt.optimization.arrays import build_arrays
+from greenopt.optimization.highs import ArraySolver
 from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
@@ -223,13 +226,29 @@ class WindowResult:
     """Everything one window solve produced."""
 
     sets: WindowSets
-    model: pyo.ConcreteModel
+    #: the Pyomo model (backend "pyomo") or :class:`~greenopt.optimization.arrays.ModelArrays`
+    model: Any
     plan: WindowPlan
     report: SolveReport
     build_s: float
     info: dict[str, Any] = field(default_factory=dict)
     #: the loaded persistent solver: update the model's mutable parameters, then ``solve`` again
-    solver: ModelSolver | None = None
+    #: (:class:`ModelSolver`, or ``highs.ArraySolver`` for the arrays backend)
+    solver: Any = None
+
+
+def arrays_backend(sets: WindowSets, settings: ModelSettings, starts: Sequence[ScheduleBuilder]):
+    """The arrays path of :func:`solve_window`: the model as arrays, the best start chosen, both
+    handed to HiGHS; returns (arrays, solver, chosen start, start objectives, when the model and
+    start were done)."""
+    arrays = build_arrays(sets, settings)
+    chosen, start_objectives, x = None, [], None
+    if starts:
+        chosen, start_objectives, x = choose_start_vector(arrays, starts)
+    model_done = time.perf_counter()
+    solver = ArraySolver(settings)
+    solver.load(arrays, x)
+    return arrays, solver, chosen, start_objectives, model_done
 
 
 def solve_window(
@@ -252,8 +271,10 @@ def solve_window(
     ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving. From
     slot ``coarse_start`` on (None = never) periods are ``settings.coarse_factor`` slots long.
 
-    ``info`` splits the build: ``sets_s`` (index sets), ``model_s`` (Pyomo model and MIP start),
-    ``handoff_s`` (appsi handing it to HiGHS); ``build_s`` is their sum."""
+    ``info`` splits the build: ``sets_s`` (index sets), ``model_s`` (Pyomo model or arrays, and
+    MIP start), ``handoff_s`` (appsi or ``passModel`` handing it to HiGHS); ``build_s`` is their
+    sum. ``settings.backend`` picks the path (``result.model``: a Pyomo model or
+    :class:`~greenopt.optimization.arrays.ModelArrays`)."""
     budget = budget or Budget(settings.time_limit_s)
     built = time.perf_counter()
     network = network or Network(instance)
@@ -277,22 +298,29 @@ def solve_window(
         coarse_factor=settings.coarse_factor,
     )
     sets_done = time.perf_counter()
-    model = build_model(sets, settings)
-    chosen, start_objectives = None, []
-    if start is not None:
-        chosen, start_objectives = choose_start(model, sets, [start, *other_starts])
-    model_done = time.perf_counter()
-    solver = ModelSolver(settings)
-    solver.load(model)
+    starts = [start, *other_starts] if start is not None else []
+    if settings.backend == "arrays":
+        model, solver, chosen, start_objectives, model_done = arrays_backend(sets, settings, starts)
+    else:
+        model = build_model(sets, settings)
+        chosen, start_objectives = None, []
+        if starts:
+            chosen, start_objectives = choose_start(model, sets, starts)
+        model_done = time.perf_counter()
+        solver = ModelSolver(settings)
+        solver.load(model)
     handoff_done = time.perf_counter()
-    size = model_size(model)
+    size = model.size() if settings.backend == "arrays" else model_size(model)
     build_s = handoff_done - built
     remaining = budget.remaining()
     if remaining < MIN_SOLVE_S:
         raise no_time_left(settings)
     limit = remaining - reserve_s(size["n_variables"], remaining)
     report = solver.solve(limit, warm_start=start is not None)
-    plan = read_plan(model, sets)
+    if settings.backend == "arrays":
+        plan = read_plan_vector(model, solver.x)
+    else:
+        plan = read_plan(model, sets)
     info = {
         "build_s": build_s,
         "sets_s": sets_done - built,
