@@ -1,0 +1,62 @@
+"""Settings of a lower-bound computation: which objective it bounds, which method, solver options.
+
+The objective is SPEC §6's with the instance's parameters (slowdown_weight) and the same prices and
+delay term as :class:`~greenopt.optimization.settings.ModelSettings` (defaults equal): a bound
+computed with these settings bounds ``schedule_objective`` scored with them.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from greenopt.optimization.settings import DelayTerm
+
+BoundMethod = Literal["auto", "lp", "lagrangian"]
+LpAlgorithm = Literal["simplex", "ipm", "pdlp"]
+
+
+class BoundSettings(BaseModel):
+    """What is bounded and how. Unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    method: BoundMethod = Field(
+        "auto",
+        description="'lp': LP relaxation of the full model (every site, every departure slot); "
+        "'lagrangian': coupling constraints priced, per-job shortest paths (scales); 'auto': lp "
+        "while the full model has at most auto_lp_max_arcs migration arcs, else lagrangian",
+    )
+    auto_lp_max_arcs: int = Field(
+        150_000, ge=0, description="'auto' uses the LP up to this many migration arcs"
+    )
+    time_limit_s: float = Field(
+        600.0, gt=0, description="wall-clock budget, building included; the bound is valid "
+        "whenever it stops"
+    )
+    # ---- the objective bounded ----------------------------------------------------------------
+    delay_term: DelayTerm = Field(
+        "flow", description="'flow' (fractional flow time) or 'exact' (LP only: done relaxed)"
+    )
+    feasibility_filter: bool = Field(
+        True,
+        description="only migrations feasible (SPEC §3) on the actual traces; False bounds every "
+        "valid schedule, infeasible moves included (the energy-driven problem)",
+    )
+    terminal_price: float | None = Field(
+        None, ge=0, description="as ModelSettings.terminal_price (None = per-job default)"
+    )
+    deadline_price: float = Field(100.0, ge=0, description="as ModelSettings.deadline_price")
+    # ---- solver ---------------------------------------------------------------------------------
+    lp_algorithm: LpAlgorithm = Field(
+        "ipm",
+        description="HiGHS LP algorithm ('ipm' without crossover, 'simplex', 'pdlp'); the bound "
+        "is the dual objective of the returned row duals, valid at any status",
+    )
+    threads: int = Field(1, ge=0, description="HiGHS threads (0 = HiGHS decides)")
+    seed: int = Field(0, ge=0, description="HiGHS random_seed")
+    iterations: int = Field(
+        400, ge=1, description="lagrangian: most subgradient iterations (the time limit also stops)"
+    )
+    solver_log: bool = Field(False, description="stream the HiGHS log to stdout")
