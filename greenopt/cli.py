@@ -361,6 +361,11 @@ from greenopt.sweep.commands import register_sweep_commands  # noqa: E402
 
 register_sweep_commands(app)
 
+# ---- lower bounds: `bound` (greenopt/bounds/commands.py) -----------------------------------------
+from greenopt.bounds.commands import register_bound_command  # noqa: E402
+
+register_bound_command(app)
+
 # ---- the report: `paper` (greenopt/paper/commands.py) ------------------------------------------
 from greenopt.paper.commands import register_paper_command  # noqa: E402
 

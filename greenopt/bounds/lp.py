@@ -24,6 +24,8 @@ path can replace that one function.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -135,11 +137,26 @@ def dual_objective(arrays: LpArrays, row_dual: np.ndarray) -> float:
     return float(rows.sum() + cols.sum() + arrays.offset)
 
 
+def quiet_highs() -> highspy.Highs:
+    """A HiGHS instance without the banner HiGHS prints to the process' stdout on creation."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            h = highspy.Highs()
+            h.setOptionValue("output_flag", False)
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return h
+
+
 def solve_lp(
     arrays: LpArrays, algorithm: str, time_limit_s: float, threads: int, seed: int, log: bool
 ) -> dict[str, Any]:
     """Run HiGHS on the arrays; return the valid bound (:func:`dual_objective`) and its figures."""
-    h = highspy.Highs()
+    h = quiet_highs() if not log else highspy.Highs()
     h.setOptionValue("output_flag", log)
     h.setOptionValue("log_to_console", log)
     lp = highspy.HighsLp()

@@ -32,8 +32,9 @@ class BoundSettings(BaseModel):
         150_000, ge=0, description="'auto' uses the LP up to this many migration arcs"
     )
     time_limit_s: float = Field(
-        600.0, gt=0, description="wall-clock budget, building included; the bound is valid "
-        "whenever it stops"
+        600.0,
+        gt=0,
+        description="wall-clock budget, building included; the bound is valid whenever it stops",
     )
     # ---- the objective bounded ----------------------------------------------------------------
     delay_term: DelayTerm = Field(
