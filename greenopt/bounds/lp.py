@@ -110,7 +110,10 @@ def lp_arrays(sets: WindowSets, settings: ModelSettings) -> LpArrays:
     lower = np.array([-np.inf if v.lb is None else pyo.value(v.lb) for v in columns], float)
     upper = np.array([np.inf if v.ub is None else pyo.value(v.ub) for v in columns], float)
     implied = np.array(
-        [implied_upper_bound(v, sets) if np.isinf(u) else u for v, u in zip(columns, upper)],
+        [
+            implied_upper_bound(v, sets) if np.isinf(u) else u
+            for v, u in zip(columns, upper, strict=True)
+        ],
         float,
     )
     c = np.asarray(info.c.toarray()).ravel() if info.c.shape[0] else np.zeros(len(columns))
