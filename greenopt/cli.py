@@ -273,17 +273,20 @@ def solver_note(info: dict) -> str | None:
     """One line on how a solver policy ended: proven, stopped at its time limit with an incumbent,
     or (rolling) how many steps did so or fell back to the greedy policy."""
     status = info.get("solver_status")
-    gap = info.get("mip_gap")
+    gap = info.get("model_gap")
     gap_text = f"{100 * gap:.2f} %" if gap is not None else "unknown"
-    bound = info.get("dual_bound")
+    bound = info.get("model_bound")
     bound_text = f"{bound:.6g}" if bound is not None else "unknown"
     if status == "time_limit":
         return (
-            f"time limit reached: using the best schedule found (gap {gap_text}, dual bound "
+            f"time limit reached: using the best schedule found (model gap {gap_text}, model bound "
             f"{bound_text})"
         )
     if status == "optimal":
-        return f"solved to the requested gap ({gap_text}; dual bound {bound_text})"
+        return (
+            f"solved to the requested gap (model gap {gap_text}; model bound {bound_text}, "
+            "of the restricted model)"
+        )
     if "steps" in info:
         return (
             f"{info['steps']} steps: {info.get('time_limit_steps', 0)} stopped at their time "

@@ -29,9 +29,9 @@ TABLE_METRICS = (
     "unfinished_jobs",
     "deadline_misses",
     "solve_s",
-    "mip_gap",
+    "model_gap",
     "objective",
-    "dual_bound",
+    "model_bound",
 )
 
 
@@ -66,7 +66,7 @@ def compare(
     Every valid schedule is also scored with the MILP's objective at its default settings
     (``objective``: non-renewable energy + slowdown_weight · flow delay + terminal and deadline
     penalties), so heuristics and solvers compare on one scale; solver policies add their
-    ``dual_bound`` (a lower bound on their own objective)."""
+    ``model_bound`` (a lower bound on their own objective)."""
     results: dict[str, RunResult] = {}
     rows = []
     scoring = ModelSettings()
@@ -82,7 +82,7 @@ def compare(
                 "valid": result.simulation.valid,
                 **result.metrics,
                 "objective": objective,
-                "dual_bound": result.info.get("dual_bound"),
+                "model_bound": result.info.get("model_bound"),
             }
         )
         if on_result is not None:

@@ -560,14 +560,14 @@ METRICS = (
 
 
 def summarise(frame: pd.DataFrame) -> dict[str, dict[str, Estimate]]:
-    """Per policy label: every metric (and ``mip_gap``) as mean ± 95 % CI over the rows (seeds)."""
+    """Per policy label: every metric (and ``model_gap``) as mean ± 95 % CI over the seeds."""
     frame = labelled(frame)
     out: dict[str, dict[str, Estimate]] = {}
     for label in ordered_labels(frame["label"]):
         rows = frame[frame["label"] == label]
         est = {m: mean_ci(rows[m].astype(float)) for m, _, _ in METRICS}
-        if "mip_gap" in rows:
-            est["mip_gap"] = mean_ci(pd.to_numeric(rows["mip_gap"], errors="coerce"))
+        if "model_gap" in rows:
+            est["model_gap"] = mean_ci(pd.to_numeric(rows["model_gap"], errors="coerce"))
         out[label] = est
     return out
 
@@ -583,8 +583,8 @@ def summary_tables(summary: dict[str, dict[str, Estimate]]) -> tuple[pd.DataFram
             row[m] = est[m].mean
             row[f"{m}_ci95"] = est[m].half_width
             md[header] = est[m].format(3)
-        gap = est.get("mip_gap")
-        row["mip_gap"] = gap.mean if gap else np.nan
+        gap = est.get("model_gap")
+        row["model_gap"] = gap.mean if gap else np.nan
         md["MIP gap"] = pct(gap.mean, 1) if gap and gap.n else "–"
         csv_rows.append(row)
         md_rows.append(md)
@@ -788,8 +788,9 @@ def milp_filter_note(frame: pd.DataFrame) -> str:
     a, b = rows.loc["milp"], rows.loc["milp (no filter)"]
     obj = "info.objective_recomputed"
     text = (
-        f"Both offline MILPs end with gaps of {pct(float(a['mip_gap']), 2)} (with the filter) and "
-        f"{pct(float(b['mip_gap']), 2)} (without; "
+        f"Both offline MILPs end with gaps of {pct(float(a['model_gap']), 2)} "
+        "(with the filter) and "
+        f"{pct(float(b['model_gap']), 2)} (without; "
         f"{fmt(float(b['info.n_binaries']))} binaries against {fmt(float(a['info.n_binaries']))}). "
         "Without the filter the model keeps every move of the filtered one and adds the rest, so "
         "its optimum cannot be higher: "
