@@ -316,6 +316,15 @@ def compare(
     focus: Annotated[
         str | None, typer.Option(help="policy whose power and Gantt plots are drawn (last one)")
     ] = None,
+    bound: Annotated[
+        bool | None,
+        typer.Option(
+            "--bound/--no-bound",
+            help="compute a lower bound valid for the unrestricted problem and each policy's "
+            "bound_ratio (default: on where the full LP is small enough for 'auto' to pick it)",
+        ),
+    ] = None,
+    bound_time_limit: Annotated[float, typer.Option(help="bound: wall-clock budget, s")] = 120.0,
 ) -> None:
     """Run several policies on one instance, print one table of SPEC §5 metrics, write
     comparison.csv, each run's schedule and metrics, and plots."""
@@ -347,8 +356,15 @@ def compare(
             + (f" — {note}" if note else "")
         )
 
+    from greenopt.bounds import BoundSettings, choose_method
+
+    bound_settings = BoundSettings(time_limit_s=bound_time_limit)
+    if bound is None:
+        bound = choose_method(inst, bound_settings) == "lp"
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
-    table, results = compare(inst, specs, on_result=progress)
+    table, results = compare(
+        inst, specs, on_result=progress, bound=bound_settings if bound else None
+    )
     shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
     console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
     for path in write_comparison(inst, table, results, out, focus):
