@@ -26,10 +26,11 @@ class BoundSettings(BaseModel):
         "auto",
         description="'lp': LP relaxation of the full model (every site, every departure slot); "
         "'lagrangian': coupling constraints priced, per-job shortest paths (scales); 'auto': lp "
-        "while the full model has at most auto_lp_max_arcs migration arcs, else lagrangian",
+        "while the full model has at most auto_lp_max_arcs candidate arcs (jobs × site pairs × "
+        "slots), else lagrangian",
     )
     auto_lp_max_arcs: int = Field(
-        150_000, ge=0, description="'auto' uses the LP up to this many migration arcs"
+        400_000, ge=0, description="'auto' uses the LP up to this many candidate arcs"
     )
     time_limit_s: float = Field(
         600.0,
