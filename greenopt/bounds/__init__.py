@@ -8,7 +8,8 @@ solves, whose own bound (``model_bound``) certifies only that model. Methods:
 * ``lp`` (:mod:`greenopt.bounds.lp`): the LP relaxation of the full model, reported as the dual
   objective of HiGHS' row duals (valid at any status);
 * ``lagrangian`` (:mod:`greenopt.bounds.lagrangian`): coupling rows priced, per-job shortest paths
-  by dynamic programming, subgradient ascent; link capacity dropped. Scales where the LP does not.
+  by dynamic programming, prices from column generation (default) or subgradient ascent; link
+  capacity dropped. Scales where the LP does not.
 """
 
 from __future__ import annotations
@@ -77,7 +78,7 @@ def lower_bound(
     """A lower bound on the objective of every valid schedule of ``instance`` (whose moves are
     feasible, with the filter on). ``target`` (lagrangian): an objective a schedule reached, to aim
     the step sizes at."""
-    from greenopt.bounds.lagrangian import lagrangian_bound
+    from greenopt.bounds.lagrangian import column_bound, lagrangian_bound
     from greenopt.bounds.lp import lp_bound
 
     settings = settings or BoundSettings()
@@ -86,6 +87,8 @@ def lower_bound(
     method = choose_method(instance, settings)
     if method == "lp":
         details = lp_bound(instance, settings, deadline)
+    elif settings.ascent == "columns":
+        details = column_bound(instance, settings, deadline, target)
     else:
         details = lagrangian_bound(instance, settings, deadline, target)
     value = details.pop("lower_bound")

@@ -18,7 +18,8 @@ def register_bound_command(app: typer.Typer) -> None:
         ] = "auto",
         time_limit: Annotated[float, typer.Option(help="wall-clock budget, s")] = 600.0,
         lp_algorithm: Annotated[str, typer.Option(help="lp: ipm | simplex | pdlp")] = "ipm",
-        iterations: Annotated[int, typer.Option(help="lagrangian: most iterations")] = 400,
+        iterations: Annotated[int, typer.Option(help="lagrangian: most rounds")] = 400,
+        ascent: Annotated[str, typer.Option(help="lagrangian: columns | subgradient")] = "columns",
         threads: Annotated[int, typer.Option(help="HiGHS threads")] = 1,
         no_feasibility_filter: Annotated[
             bool,
@@ -42,6 +43,7 @@ def register_bound_command(app: typer.Typer) -> None:
                 time_limit_s=time_limit,
                 lp_algorithm=lp_algorithm,
                 iterations=iterations,
+                ascent=ascent,
                 threads=threads,
                 feasibility_filter=not no_feasibility_filter,
             )

@@ -22,9 +22,11 @@ Why it is a lower bound: for any multipliers in the ranges above, L(λ, μ, π, 
 shortest path) + constants is at most the objective of every point of the full model (weak
 duality: each priced row contributes price × (a non-positive slack)), so at most the MILP optimum
 and at most every valid schedule's score (see :mod:`greenopt.bounds.lp`). The best L over the
-subgradient iterations is reported. As the per-job problem is an integral network problem, the
-maximum over multipliers equals the LP relaxation without the link capacity rows (at most the full
-LP value); subgradient ascent approaches it from below.
+iterations is reported. As the per-job problem is an integral network problem, the maximum over
+multipliers equals the LP relaxation without the link capacity rows (at most the full LP value).
+Prices come from column generation (:func:`column_bound`: the master LP over the paths found so
+far, solved by HiGHS; its duals price the next round, and it converges to that maximum) or from
+subgradient ascent (:func:`lagrangian_bound`, slow).
 
 Arc timing follows the model: an arc departing at the start of slot d arrives at slot d + k with
 k = ⌊T_mig/(3600Δ)⌋ and usable share u = 1 − frac; an arrival on a slot boundary (u = 1) may
@@ -574,9 +576,7 @@ class ColumnMaster:
         if gpu:
             sel = np.array([v for _, v in gpu])
             rows.append(
-                self.offsets[1]
-                + np.array([self.gpu_row[int(k)] for k, _ in gpu]) * T
-                + t_idx[sel]
+                self.offsets[1] + np.array([self.gpu_row[int(k)] for k, _ in gpu]) * T + t_idx[sel]
             )
             coefs.append(net.gpus[i] * values[sel])
         rows.append(np.array([self.offsets[2] + i, self.offsets[3] + i]))
@@ -593,8 +593,10 @@ class ColumnMaster:
             rows.append(np.array([self.b1_row[i]]))
             coefs.append(np.array([cum[k]]))
         t = np.arange(T)
-        delay = pb.weight * (dt / net.work_h[i]) * (
-            (T - net.first_delay[i]) * net.rem[i] - float(np.sum(per_slot * (T - t)))
+        delay = (
+            pb.weight
+            * (dt / net.work_h[i])
+            * ((T - net.first_delay[i]) * net.rem[i] - float(np.sum(per_slot * (T - t))))
         )
         cost = (
             sum(net.energy[i, a, b] for a, b, _d, _e in arcs)

@@ -58,7 +58,13 @@ class BoundSettings(BaseModel):
     )
     threads: int = Field(1, ge=0, description="HiGHS threads (0 = HiGHS decides)")
     seed: int = Field(0, ge=0, description="HiGHS random_seed")
+    ascent: Literal["columns", "subgradient"] = Field(
+        "columns",
+        description="lagrangian: how the prices are found — 'columns': column generation (an LP "
+        "master over the paths found, its duals price the next paths); 'subgradient': Polyak "
+        "steps",
+    )
     iterations: int = Field(
-        400, ge=1, description="lagrangian: most subgradient iterations (the time limit also stops)"
+        400, ge=1, description="lagrangian: most rounds / iterations (the time limit also stops)"
     )
     solver_log: bool = Field(False, description="stream the HiGHS log to stdout")
