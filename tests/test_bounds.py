@@ -267,3 +267,26 @@ def test_bound_cli_json(tmp_path):
     assert payload["method"] == "lp" and payload["lp_status"] == "Optimal"
     assert payload["lower_bound"] == pytest.approx(payload["lp_primal_objective"], rel=1e-6)
     assert "flow delay" in payload["objective"] and payload["settings"]["threads"] == 1
+
+
+def test_bound_benchmark_appends_rows(tmp_path, capsys):
+    from benchmarks.bound import COLUMNS, main
+
+    out = tmp_path / "bound.csv"
+    main(
+        [
+            "--instances",
+            "tiny",
+            "--methods",
+            "lp,lagrangian",
+            "--time-limit",
+            "60",
+            "--out",
+            str(out),
+        ]
+    )
+    table = pd.read_csv(out)
+    assert list(table.columns) == COLUMNS and len(table) == 2
+    lp, lagrangian = table.lower_bound
+    assert lagrangian <= lp + 1e-6 and (table.peak_rss_mib > 0).all()
+    assert "tiny/lp: bound" in capsys.readouterr().out
