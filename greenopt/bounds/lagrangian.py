@@ -560,9 +560,12 @@ class ColumnMaster:
         self.b0_row = {int(j): self.offsets[4] + i for i, j in enumerate(self.b0_jobs)}
         self.b1_row = {int(j): self.offsets[5] + i for i, j in enumerate(self.b1_jobs)}
         self.n_columns = 0
+        #: row duals of the last solve (None before): columns that would not price out are skipped
+        self.row_dual: np.ndarray | None = None
 
-    def add_path(self, i: int, run: np.ndarray, arcs: list[tuple[int, int, int, int]]) -> None:
-        """Add job i's path (its run (S,T) and arcs) as a column."""
+    def add_path(self, i: int, run: np.ndarray, arcs: list[tuple[int, int, int, int]]) -> bool:
+        """Add job i's path (its run (S,T) and arcs) as a column, unless its reduced cost at the
+        last duals is not negative; returns whether it was added."""
         pb, net, dt, T = self.pb, self.pb.net, self.pb.net.dt, self.T
         s_idx, t_idx = np.nonzero(run)
         values = run[s_idx, t_idx]
@@ -605,11 +608,14 @@ class ColumnMaster:
         )
         r = np.concatenate(rows).astype(np.int32)
         c = np.concatenate(coefs).astype(float)
+        if self.row_dual is not None and cost - float(self.row_dual[r] @ c) >= -1e-9:
+            return False
         self.h.addCols(
             1, np.array([cost]), np.zeros(1), np.array([highspy_inf()]), len(r),
             np.array([0], np.int32), r, c,
         )  # fmt: skip
         self.n_columns += 1
+        return True
 
     def solve(self, time_limit_s: float) -> tuple[float | None, Multipliers | None]:
         """Re-solve (warm); the master's value and its duals as multipliers (None: no duals)."""
@@ -619,6 +625,7 @@ class ColumnMaster:
         if not solution.dual_valid:
             return None, None
         y = np.asarray(solution.row_dual, float)
+        self.row_dual = y
         o, S, T, J = self.offsets, self.S, self.T, self.J
         lam = y[: o[1]].reshape(S, T)
         mu = np.zeros((S, T))
@@ -644,7 +651,8 @@ def column_bound(
     """Best L over column generation (:class:`ColumnMaster`): each round prices every job's
     shortest path at the master's duals — L there is a valid bound — and adds the paths as
     columns. Stops at ``settings.iterations`` rounds, the ``deadline``, or when no path has a
-    negative reduced cost (then L = the master's value: the relaxation is solved)."""
+    negative reduced cost or L is within ``settings.gap_tol`` of the master's value (then the
+    relaxation is solved)."""
     del target
     if settings.delay_term != "flow":
         raise ValueError("the Lagrangian bound supports the flow delay term only (use method lp)")
@@ -667,10 +675,13 @@ def column_bound(
         rounds += 1
         if value > best:
             best, best_round = value, rounds
-        if master_value is not None and value >= master_value - 1e-9 * max(1, abs(master_value)):
-            break  # no improving column: L equals the master's optimum
-        for i in range(len(net.jobs)):
-            master.add_path(i, paths.run[i], paths.arcs[i])
+        if master_value is not None and value >= master_value - settings.gap_tol * max(
+            1.0, abs(master_value)
+        ):
+            break  # L is the master's optimum (within gap_tol): the relaxation is solved
+        added = sum(master.add_path(i, paths.run[i], paths.arcs[i]) for i in range(len(net.jobs)))
+        if added == 0:
+            break
         t0 = time.perf_counter()
         master_value, duals = master.solve(deadline - time.perf_counter())
         master_s += time.perf_counter() - t0

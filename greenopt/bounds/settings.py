@@ -64,6 +64,11 @@ class BoundSettings(BaseModel):
         "master over the paths found, its duals price the next paths); 'subgradient': Polyak "
         "steps",
     )
+    gap_tol: float = Field(
+        1e-6,
+        ge=0,
+        description="lagrangian (columns): stop when L is within this share of the master's value",
+    )
     iterations: int = Field(
         400, ge=1, description="lagrangian: most rounds / iterations (the time limit also stops)"
     )
