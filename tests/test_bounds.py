@@ -290,3 +290,29 @@ def test_bound_benchmark_appends_rows(tmp_path, capsys):
     lp, lagrangian = table.lower_bound
     assert lagrangian <= lp + 1e-6 and (table.peak_rss_mib > 0).all()
     assert "tiny/lp: bound" in capsys.readouterr().out
+
+
+def test_sweep_points_carry_the_bound():
+    import tomllib
+
+    from greenopt.sweep.config import parse_sweep
+    from greenopt.sweep.execute import run_point
+
+    text = """
+    [instance]
+    generate = { sites = 2, jobs = 3, days = 0.25 }
+    [vary]
+    policy = ["static", "pause_greedy"]
+    [run]
+    bound = true
+    """
+    sweep = parse_sweep(tomllib.loads(text), name="b")
+    rows = [run_point(p.spec) for p in sweep.points]
+    lower = rows[0]["lower_bound"]
+    assert lower is not None and all(r["lower_bound"] == lower for r in rows)
+    for r in rows:
+        assert r["bound_ratio"] == pytest.approx(r["objective"] / lower)
+        assert r["bound_ratio"] >= 1 - 1e-9 and r["bound_method"] == "lp"
+    plain = parse_sweep(tomllib.loads(text.replace("bound = true", "")), name="b")
+    assert "lower_bound" not in run_point(plain.points[0].spec)
+    assert [p.key for p in plain.points] == [p.key for p in sweep.points]
