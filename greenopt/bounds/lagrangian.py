@@ -173,6 +173,27 @@ class PathSolution:
     arcs: list[list[tuple[int, int, int, int]]]  # per job: (a, b, depart, arrive)
 
 
+#: precompute the per-slot arc masks while they take at most this many bytes (else per pass)
+MASK_CACHE_BYTES = 400 * 2**20
+
+
+def arc_masks(net: JobNetworks, t: int) -> tuple[np.ndarray, np.ndarray]:
+    """(J,S,S) masks of the arcs arriving in slot t that exist — a route, a departure no earlier
+    than the job's first and within the horizon, SPEC §3 feasible at t — on a slot boundary and
+    inside the slot. They do not depend on prices: tabulated once while small enough."""
+    cache = net.__dict__.setdefault("_masks", {})
+    if t in cache:
+        return cache[t]
+    depart = t - net.shift
+    ok = net.allowed & (depart >= net.first_depart[:, None, None]) & (depart >= 0)
+    if net.window is not None:
+        ok &= within_window_arrays(net, net.window[:, None, :, t])
+    masks = (ok & (net.usable >= 1.0), ok & (net.usable < 1.0))
+    if 2 * ok.size * net.T <= MASK_CACHE_BYTES:
+        cache[t] = masks
+    return masks
+
+
 def shortest_paths(
     net: JobNetworks, node_cost: np.ndarray, rho0: np.ndarray | None = None
 ) -> PathSolution:
@@ -190,9 +211,11 @@ def shortest_paths(
     rows = np.arange(J)
     jj = rows[:, None, None]
     aa = np.arange(S)[None, :, None]
-    boundary = net.allowed & (net.usable >= 1.0)
-    middle = net.allowed & (net.usable < 1.0)
+    same_slot = net.shift == 0  # departing and arriving in one slot (mid-slot arrivals only)
+    any_same = bool(same_slot.any())
+    deadlines = set(net.dl_slot[net.dl_slot >= 0].tolist()) if rho0 is not None else set()
     for t in range(T):
+        boundary, middle = arc_masks(net, t)
         p = v.copy()
         src = np.full((J, S), -1, np.int16)
         entering = net.e0 == t
@@ -200,15 +223,11 @@ def shortest_paths(
         if whole.any():
             p[rows[whole], net.s0[whole]] = 0.0
             src[rows[whole], net.s0[whole]] = -2
-        depart = t - net.shift
-        ok = (depart >= net.first_depart[:, None, None]) & (depart >= 0)
-        if net.window is not None:
-            w = net.window[:, None, :, t]
-            ok &= within_window_arrays(net, w)
-        cost = p_hist[jj, aa, np.clip(depart, 0, T - 1)] + net.energy
-        if rho0 is not None:
-            cost = cost + rho0[:, None, None] * arc_deadline_term(net, t)
-        cand = np.where(ok & boundary, cost, inf)
+        # departures before t (boundary arrivals have k ≥ 1; same-slot ones are patched below)
+        cost = p_hist[jj, aa, np.clip(t - net.shift, 0, T - 1)] + net.energy
+        if t in deadlines:
+            cost += rho0[:, None, None] * arc_deadline_term(net, t)
+        cand = np.where(boundary, cost, inf)
         best_a = np.argmin(cand, axis=1)
         best = np.take_along_axis(cand, best_a[:, None, :], axis=1)[:, 0, :]
         better = best < p
@@ -216,12 +235,13 @@ def shortest_paths(
         src = np.where(better, best_a, src).astype(np.int16)
         p_hist[:, :, t] = p
         p_src[:, :, t] = src
-        # mid-slot arrivals (k = 0 included: they use this slot's p)
-        cost = p_hist[jj, aa, np.clip(depart, 0, T - 1)] + net.energy
-        if rho0 is not None:
-            cost = cost + rho0[:, None, None] * arc_deadline_term(net, t)
-        cost = cost + net.usable * node[:, None, :, t]
-        cand = np.where(ok & middle, cost, inf)
+        # mid-slot arrivals (k = 0: departing this slot, from this slot's p)
+        if any_same:
+            cost = np.where(same_slot, (p[:, :, None] + net.energy), cost)
+            if t in deadlines:
+                extra = rho0[:, None, None] * arc_deadline_term(net, t)
+                cost = np.where(same_slot, cost + extra, cost)
+        cand = np.where(middle, cost + net.usable * node[:, None, :, t], inf)
         vn = p + node[:, :, t]
         vs = np.full((J, S), -1, np.int16)
         mid_entry = entering & ~whole
