@@ -71,7 +71,7 @@ def test_one_site_bounds_equal_the_hand_optimum(gpus, optimum):
         {"A": [2, 0, 0]}, [job("j1"), job("j2")], gpus={"A": gpus}, slowdown_weight=0.01
     )
     assert bound(inst, "lp") == pytest.approx(optimum, abs=1e-7)
-    assert bound(inst, "lagrangian") == pytest.approx(optimum, abs=1e-7)
+    assert bound(inst, "lagrangian") == pytest.approx(optimum, abs=2e-6)  # gap_tol 1e-6
     assert bound(inst, "lagrangian", ascent="subgradient", iterations=200) <= optimum + 1e-9
 
 
@@ -93,7 +93,7 @@ def test_migration_bound_is_below_the_hand_optimum():
     # one job, no coupling: the LP is exact here (a single path, its run capped per slot), and so
     # is the Lagrangian dual, which column generation reaches
     assert lp == pytest.approx(optimum, abs=1e-6)
-    assert lagrangian == pytest.approx(optimum, abs=1e-6)
+    assert lagrangian == pytest.approx(optimum, abs=2e-6)
 
 
 def test_lp_bound_equals_the_pyomo_lp_relaxation():

@@ -524,7 +524,14 @@ class ColumnMaster:
         S, T, J = pb.renewable.shape[0], net.T, len(net.jobs)
         self.pb, self.S, self.T, self.J = pb, S, T, J
         h = quiet_highs()
-        for key, value in {"threads": threads, "random_seed": seed, "solver": "simplex"}.items():
+        options = {
+            "threads": threads,
+            "random_seed": seed,
+            "solver": "simplex",
+            "presolve": "off",
+            "simplex_strategy": 4,
+        }
+        for key, value in options.items():
             h.setOptionValue(key, value)
         self.h = h
         inf = highspy_inf()
@@ -685,23 +692,32 @@ def column_bound(
     for i in range(len(net.jobs)):
         master.add_path(i, idle_run, [])
     setup_s = time.perf_counter() - started
-    m = initial_multipliers(pb)
-    best, best_round, rounds, master_value = -np.inf, 0, 0, None
+    m = initial_multipliers(pb)  # the master's duals once it has been solved
+    stable, alpha = None, settings.smoothing
+    best, best_round, rounds, master_value, mispriced = -np.inf, 0, 0, None, 0
     dp_s = master_s = 0.0
     while rounds < settings.iterations and time.perf_counter() < deadline:
+        # Wentges smoothing: price between the best prices so far and the master's duals
+        at = m
+        if stable is not None and alpha > 0:
+            at = project(pb, unpack(pb, alpha * stable.as_vector() + (1 - alpha) * m.as_vector()))
         t0 = time.perf_counter()
-        value, _grad, paths = evaluate(pb, m)
+        value, _grad, paths = evaluate(pb, at)
         dp_s += time.perf_counter() - t0
         rounds += 1
         if value > best:
-            best, best_round = value, rounds
-        if master_value is not None and value >= master_value - settings.gap_tol * max(
+            best, best_round, stable = value, rounds, at
+        if master_value is not None and best >= master_value - settings.gap_tol * max(
             1.0, abs(master_value)
         ):
             break  # L is the master's optimum (within gap_tol): the relaxation is solved
         added = sum(master.add_path(i, paths.run[i], paths.arcs[i]) for i in range(len(net.jobs)))
         if added == 0:
-            break
+            if at is m:
+                break  # nothing prices out at the master's duals: solved
+            mispriced += 1
+            alpha = 0.0 if mispriced > 3 else alpha / 2  # price closer to the master's duals
+            continue
         t0 = time.perf_counter()
         master_value, duals = master.solve(deadline - time.perf_counter())
         master_s += time.perf_counter() - t0
@@ -713,6 +729,7 @@ def column_bound(
         "ascent": "columns",
         "rounds": rounds,
         "best_round": best_round,
+        "mispriced_rounds": mispriced,
         "master_value": master_value,
         "columns": master.n_columns,
         "setup_s": setup_s,

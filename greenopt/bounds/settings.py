@@ -64,6 +64,12 @@ class BoundSettings(BaseModel):
         "master over the paths found, its duals price the next paths); 'subgradient': Polyak "
         "steps",
     )
+    smoothing: float = Field(
+        0.5,
+        ge=0,
+        lt=1,
+        description="lagrangian (columns): price at α·(best prices) + (1 − α)·(master duals)",
+    )
     gap_tol: float = Field(
         1e-6,
         ge=0,
