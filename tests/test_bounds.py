@@ -316,3 +316,17 @@ def test_sweep_points_carry_the_bound():
     plain = parse_sweep(tomllib.loads(text.replace("bound = true", "")), name="b")
     assert "lower_bound" not in run_point(plain.points[0].spec)
     assert [p.key for p in plain.points] == [p.key for p in sweep.points]
+
+
+def test_column_generation_reaches_the_lp_where_links_do_not_bind():
+    # instances/tiny: the full LP's link rows are slack at its optimum, so the Lagrangian dual
+    # (the LP without link rows) equals it, and column generation gets there (within gap_tol)
+    from greenopt.io import load_instance
+
+    inst = load_instance("instances/tiny")
+    lp = lower_bound(inst, BoundSettings(method="lp"))
+    columns = lower_bound(inst, BoundSettings(method="lagrangian"))
+    assert lp.details["lp_status"] == "Optimal"
+    assert columns.lower_bound <= lp.lower_bound + 1e-6
+    assert columns.lower_bound == pytest.approx(lp.lower_bound, rel=2e-6)
+    assert columns.details["master_value"] == pytest.approx(lp.lower_bound, rel=1e-6)
