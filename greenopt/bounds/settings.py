@@ -71,7 +71,7 @@ class BoundSettings(BaseModel):
         description="lagrangian (columns): price at α·(best prices) + (1 − α)·(master duals)",
     )
     gap_tol: float = Field(
-        1e-6,
+        1e-5,
         ge=0,
         description="lagrangian (columns): stop when L is within this share of the master's value",
     )
