@@ -367,6 +367,14 @@ def compare(
     )
     shown = table[[c for c in TABLE_METRICS if c in table.columns]].T  # metrics as rows
     console.print(_frame_table(shown.rename_axis("metric").reset_index(), {}))
+    if "lower_bound" in table.columns:
+        value = table["lower_bound"].iloc[0]
+        console.print(
+            f"lower_bound {value:.6g} ({table['bound_method'].iloc[0]}, valid for every schedule "
+            "with feasible moves; bound_ratio = objective / lower_bound)"
+            if value == value and value is not None
+            else "no lower bound within --bound-time-limit"
+        )
     for path in write_comparison(inst, table, results, out, focus):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
