@@ -362,6 +362,9 @@ def compare(
     if bound is None:
         bound = choose_method(inst, bound_settings) == "lp"
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
+    if bound:
+        method = choose_method(inst, bound_settings)
+        console.print(f"  lower bound first ({method}, at most {bound_time_limit:g} s; --no-bound)")
     table, results = compare(
         inst, specs, on_result=progress, bound=bound_settings if bound else None
     )
