@@ -170,7 +170,7 @@ def measure(case: Case, backend: str, mip_s: float | None, lp: bool = True) -> d
     }
     if mip_s is not None:
         report = solver.solve(mip_s, warm_start=True)
-        row.update(mip_objective=report.objective, mip_gap=report.mip_gap, mip_s=report.solve_s)
+        row.update(mip_objective=report.objective, model_gap=report.model_gap, mip_s=report.solve_s)
     if lp:
         row["lp_objective"] = lp_objective(highs, settings.threads)
     return row

@@ -128,8 +128,8 @@ def template_cost(args: tuple, kwargs: dict, limit_s: float = 60.0) -> dict[str,
         "sparse_solve_s": sparse.report.solve_s,
         "sparse_objective": sparse.report.objective,
         "fixed_objective": report.objective,
-        "sparse_gap": sparse.report.mip_gap,
-        "fixed_gap": report.mip_gap,
+        "sparse_gap": sparse.report.model_gap,
+        "fixed_gap": report.model_gap,
     }
 
 

@@ -41,7 +41,7 @@ COLUMNS = [
     "n_constraints",
     "n_binaries",
     "peak_rss_mib",
-    "mip_gap",
+    "model_gap",
     "steps",
     "step_wall_p50_s",
     "step_wall_p90_s",
@@ -74,15 +74,15 @@ def rolling_columns(info: dict[str, Any], time_limit_s: float) -> dict[str, Any]
     """Per-step distributions of a rolling run (``info["step_records"]``); model sizes are the
     largest step's."""
     recs = info["step_records"]
-    solved = [r for r in recs if r.get("mip_gap") is not None]
+    solved = [r for r in recs if r.get("model_gap") is not None]
     walls = [r["wall_s"] for r in recs]
-    gaps = [r["mip_gap"] for r in solved]
+    gaps = [r["model_gap"] for r in solved]
     return {
         "build_s": sum(r.get("sets_s", 0.0) + r.get("model_s", 0.0) for r in recs),
         "handoff_s": sum(r.get("handoff_s", 0.0) for r in recs),
         "solve_s": sum(r.get("solve_s", 0.0) for r in recs),
         **{k: max((r[k] for r in solved), default=None) for k in SIZE_KEYS},
-        "mip_gap": percentile(gaps, 50),
+        "model_gap": percentile(gaps, 50),
         "steps": len(recs),
         "step_wall_p50_s": percentile(walls, 50),
         "step_wall_p90_s": percentile(walls, 90),
@@ -192,7 +192,7 @@ def run_case(
             build_s=info["sets_s"] + info["model_s"],
             handoff_s=info["handoff_s"],
             solve_s=info["solve_s"],
-            mip_gap=info["mip_gap"],
+            model_gap=info["model_gap"],
             **{k: info[k] for k in SIZE_KEYS},
         )
     row["build_share"] = (row["build_s"] + row["handoff_s"]) / wall

@@ -375,17 +375,20 @@ def solver_note(info: dict) -> str | None:
     """One line on how a solver policy ended: proven, stopped at its time limit with an incumbent,
     or (rolling) how many steps did so or fell back to the greedy policy."""
     status = info.get("solver_status")
-    gap = info.get("mip_gap")
+    gap = info.get("model_gap")
     gap_text = f"{100 * gap:.2f} %" if gap is not None else "unknown"
-    bound = info.get("dual_bound")
+    bound = info.get("model_bound")
     bound_text = f"{bound:.6g}" if bound is not None else "unknown"
     if status == "time_limit":
         return (
-            f"time limit reached: using the best schedule found (gap {gap_text}, dual bound "
+            f"time limit reached: using the best schedule found (model gap {gap_text}, model bound "
             f"{bound_text})"
         )
     if status == "optimal":
-        return f"solved to the requested gap ({gap_text}; dual bound {bound_text})"
+        return (
+            f"solved to the requested gap (model gap {gap_text}; model bound {bound_text}, "
+            "of the restricted model)"
+        )
     if "steps" in info:
         return (
             f"{info['steps']} steps: {info.get('time_limit_steps', 0)} stopped at their time "
@@ -415,6 +418,15 @@ def compare(
     focus: Annotated[
         str | None, typer.Option(help="policy whose power and Gantt plots are drawn (last one)")
     ] = None,
+    bound: Annotated[
+        bool | None,
+        typer.Option(
+            "--bound/--no-bound",
+            help="compute a lower bound valid for the unrestricted problem and each policy's "
+            "bound_ratio (default: on where the full LP is small enough for 'auto' to pick it)",
+        ),
+    ] = None,
+    bound_time_limit: Annotated[float, typer.Option(help="bound: wall-clock budget, s")] = 120.0,
 ) -> None:
     """Run several policies on one instance, print one table of SPEC §5 metrics, write
     comparison.csv, each run's schedule and metrics, and plots."""
@@ -449,10 +461,28 @@ def compare(
             + (f" — {note}" if note else "")
         )
 
+    from greenopt.bounds import BoundSettings, choose_method
+
+    bound_settings = BoundSettings(time_limit_s=bound_time_limit)
+    if bound is None:
+        bound = choose_method(inst, bound_settings) == "lp"
     console.print(f"[bold]Comparing {len(specs)} policies on {inst.name}[/]")
-    table, results = compare(inst, specs, on_result=progress, out=out)
+    if bound:
+        method = choose_method(inst, bound_settings)
+        console.print(f"  lower bound first ({method}, at most {bound_time_limit:g} s; --no-bound)")
+    table, results = compare(
+        inst, specs, on_result=progress, out=out, bound=bound_settings if bound else None
+    )
     interrupt.note_kept(f"every policy finished, kept in {out} (the plots may be missing)")
     print_comparison(console, table)
+    if "lower_bound" in table.columns:
+        value = table["lower_bound"].iloc[0]
+        console.print(
+            f"lower_bound {value:.6g} ({table['bound_method'].iloc[0]}, valid for every schedule "
+            "with feasible moves; bound_ratio = objective / lower_bound)"
+            if value == value and value is not None
+            else "no lower bound within --bound-time-limit"
+        )
     for path in write_comparison(inst, table, results, out, focus, write_runs=False):
         console.print(f"wrote {path}")
     console.print(f"wrote {out / 'comparison.csv'} ({time.perf_counter() - start:.0f} s in all)")
@@ -504,6 +534,11 @@ def print_comparison(console, table: pd.DataFrame) -> None:
 from greenopt.sweep.commands import register_sweep_commands  # noqa: E402
 
 register_sweep_commands(app)
+
+# ---- lower bounds: `bound` (greenopt/bounds/commands.py) -----------------------------------------
+from greenopt.bounds.commands import register_bound_command  # noqa: E402
+
+register_bound_command(app)
 
 # ---- the report: `paper` (greenopt/paper/commands.py) ------------------------------------------
 from greenopt.paper.commands import register_paper_command  # noqa: E402

@@ -5,10 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
 from greenopt import interrupt, progress
+from greenopt.bounds import BoundResult, BoundSettings, lower_bound
 from greenopt.instance import Instance
 from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
@@ -31,9 +33,11 @@ TABLE_METRICS = (
     "unfinished_jobs",
     "deadline_misses",
     "solve_s",
-    "mip_gap",
+    "model_gap",
     "objective",
-    "dual_bound",
+    "lower_bound",
+    "bound_ratio",
+    "model_bound",
 )
 
 
@@ -61,6 +65,7 @@ def compare(
     specs: Sequence[PolicySpec],
     on_result: Callable[[PolicySpec, RunResult], None] | None = None,
     out: Path | None = None,
+    bound: BoundSettings | None = None,
 ) -> tuple[pd.DataFrame, dict[str, RunResult]]:
     """Run every policy; return the metrics table (one row per policy) and the runs by label.
     With ``out``, each policy's run folder and the table of the policies finished so far
@@ -70,10 +75,26 @@ def compare(
     Every valid schedule is also scored with the MILP's objective at its default settings
     (``objective``: non-renewable energy + slowdown_weight · flow delay + terminal and deadline
     penalties), so heuristics and solvers compare on one scale; solver policies add their
-    ``dual_bound`` (a lower bound on their own objective)."""
+    ``model_bound`` (a lower bound on their own restricted model only). With ``bound`` settings a
+    lower bound valid for the unrestricted problem is computed first (:mod:`greenopt.bounds`, its
+    objective must be the scoring one: flow delay, default prices) and every row gets
+    ``lower_bound`` and ``bound_ratio`` = objective / lower_bound (also in each run's info). With
+    the feasibility filter on, the bound covers schedules whose moves are feasible: a ratio below
+    1 can only come from infeasible moves (``infeasible_migrations``)."""
     results: dict[str, RunResult] = {}
     rows = []
     scoring = ModelSettings()
+    lower = None
+    if bound is not None:
+        if (bound.delay_term, bound.terminal_price, bound.deadline_price) != (
+            scoring.delay_term,
+            scoring.terminal_price,
+            scoring.deadline_price,
+        ):
+            raise ValueError("the bound must use the scoring objective (flow, default prices)")
+        with progress.task("lower bound") as bar:
+            bar.update(status=f"{bound.method} (at most {bound.time_limit_s:g} s)")
+            lower = lower_bound(instance, bound)
     written: list[str] = []  # labels whose run folder and row are on disk
     with (
         progress.task("compare", total=len(specs), eta=False) as bar,
@@ -88,13 +109,16 @@ def compare(
                 objective = schedule_objective(
                     instance, result.schedule, result.simulation, scoring
                 )
+            bound_figures = bound_columns(objective, lower)
+            result.info.update(bound_figures)
             rows.append(
                 {
                     "policy": spec.label,
                     "valid": result.simulation.valid,
                     **result.metrics,
                     "objective": objective,
-                    "dual_bound": result.info.get("dual_bound"),
+                    **bound_figures,
+                    "model_bound": result.info.get("model_bound"),
                 }
             )
             if out is not None:
@@ -125,6 +149,18 @@ def write_finished(out: Path, rows: list[dict], label: str, result: RunResult) -
     so far (each file atomic: a table never names a folder that is not complete)."""
     result.write(out / "runs" / file_name(label))
     write_csv_atomic(pd.DataFrame(rows), out / "comparison.csv")
+
+
+def bound_columns(objective: float | None, lower: BoundResult | None) -> dict[str, Any]:
+    """``lower_bound``, ``bound_ratio`` (objective / lower_bound) and ``bound_method`` of a row;
+    empty without a bound."""
+    if lower is None:
+        return {}
+    value = lower.lower_bound
+    ratio = None
+    if objective is not None and value is not None and value > 0:
+        ratio = objective / value
+    return {"lower_bound": value, "bound_ratio": ratio, "bound_method": lower.method}
 
 
 def file_name(label: str) -> str:

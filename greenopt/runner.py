@@ -14,7 +14,7 @@ from greenopt.schedule import Schedule, write_text_atomic
 from greenopt.simulator import SimulationResult, simulate
 
 #: SPEC §5 metrics that come from the policy, not the simulator.
-SOLVER_METRICS = ("solve_s", "build_s", "mip_gap")
+SOLVER_METRICS = ("solve_s", "build_s", "model_gap")
 
 
 @dataclass
@@ -33,7 +33,7 @@ class RunResult:
 
     @property
     def metrics(self) -> dict[str, Any]:
-        """SPEC §5 metrics: the simulator's, plus solve_s / build_s / mip_gap where a solver ran."""
+        """SPEC §5 metrics: the simulator's, plus solve_s, build_s, model_gap where a solver ran."""
         out = dict(self.simulation.metrics or {})
         out.update({k: self.info[k] for k in SOLVER_METRICS if k in self.info})
         return out
@@ -59,7 +59,7 @@ class RunResult:
         """``assignment.csv``, ``migrations.csv`` and ``metrics.json``, each written atomically.
 
         ``metrics.json`` holds ``policy``, ``settings``, the SPEC §5 metrics under their names, and
-        ``info``: what the policy reported beyond them (wall time; for solvers the dual bound,
+        ``info``: what the policy reported beyond them (wall time; for solvers the model bound,
         status, objective, model size, per-step records). An invalid schedule has no metrics but
         its ``violations``."""
         folder = Path(folder)

@@ -33,7 +33,7 @@ def test_benchmark_writes_one_row_per_size_and_policy(tmp_path, capsys):
     assert "tiny/rolling" in capsys.readouterr().out
     records = pd.read_csv(steps)
     assert len(records) == 24 and set(records.policy) == {"rolling"}
-    assert records.mip_gap.median() == rolling.step_gap_p50
+    assert records.model_gap.median() == rolling.step_gap_p50
     main([*args[:3], "milp", "--in-process", "--set", '{"time_limit_s": 5}', "--out", str(out)])
     assert len(pd.read_csv(out)) == 3  # appended, so runs can be compared
 

@@ -87,8 +87,8 @@ def test_solve_passes_solver_settings_and_records_them(tmp_path):
     assert metrics["settings"]["time_limit_s"] == 20
     assert metrics["settings"]["feasibility_filter"] is False
     assert metrics["settings"]["candidate_sites"] == 0
-    assert {"solve_s", "build_s", "mip_gap"} <= set(metrics)
-    assert metrics["info"]["dual_bound"] <= metrics["info"]["objective"] + 1e-6
+    assert {"solve_s", "build_s", "model_gap"} <= set(metrics)
+    assert metrics["info"]["model_bound"] <= metrics["info"]["objective"] + 1e-6
 
 
 def test_solve_rejects_settings_the_policy_does_not_have():

@@ -52,8 +52,10 @@ def default_lineup_table() -> pd.DataFrame:
     full = pd.concat([table, table.iloc[:2]])
     full.index = pd.Index(labels, name="policy")
     full["solve_s"] = [None] * 4 + [90.31, 98.2]
-    full["mip_gap"] = [None] * 4 + [1.2e-5, 0.0031]
-    full["dual_bound"] = [None] * 4 + [229.04, 12345.6]
+    full["model_gap"] = [None] * 4 + [1.2e-5, 0.0031]
+    full["model_bound"] = [None] * 4 + [229.04, 12345.6]
+    full["lower_bound"] = 223.89
+    full["bound_ratio"] = [1.29, 1.083, 1.084, 2.84, 1.023, 1.034]
     return full
 
 
@@ -103,9 +105,9 @@ def test_short_headers_are_distinct_for_variants_of_one_policy():
         (1.0867, "slowdown_mean", "1.087"),
         (58.1, "nre_kwh", "58.10"),
         (636.14, "objective", "636.1"),
-        (12345.6, "dual_bound", "12,346"),
+        (12345.6, "model_bound", "12,346"),
         (0.36234, "renewable_share", "0.362"),
-        (1.2e-5, "mip_gap", "1.2e-05"),
+        (1.2e-5, "model_gap", "1.2e-05"),
     ],
 )
 def test_metric_cells_are_short(value, metric, text):

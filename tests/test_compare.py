@@ -35,7 +35,7 @@ def test_milp_scores_no_worse_than_any_heuristic_on_the_common_objective():
     table, results = compare(inst, specs)
     assert table["valid"].all()
     milp = table.loc["milp"]
-    assert milp["dual_bound"] <= milp["objective"] + 1e-6
+    assert milp["model_bound"] <= milp["objective"] + 1e-6
     # energy_greedy may use moves the filtered MILP cannot: compare only what it can represent
     for name in names:
         if table.loc[name, "infeasible_migrations"] == 0:
@@ -51,6 +51,12 @@ def test_compare_command_writes_table_runs_and_plots(tmp_path):
     assert "nre_kwh" in result.output and "feasibility_greedy" in result.output
     table = pd.read_csv(out / "comparison.csv")
     assert table["policy"].tolist() == ["static", "feasibility_greedy"]
+    # the bound is on by default on a small instance: one value, every row's ratio ≥ 1
+    assert "lower_bound" in result.output and "bound_ratio" in result.output
+    assert table["lower_bound"].nunique() == 1 and (table["bound_ratio"] >= 1 - 1e-9).all()
+    assert (table["bound_ratio"] * table["lower_bound"]).round(6).tolist() == table[
+        "objective"
+    ].round(6).tolist()
     for name in ("static", "feasibility_greedy"):
         assert (out / "runs" / name / "metrics.json").exists()
         assert (out / "runs" / name / "assignment.csv").exists()

@@ -187,7 +187,7 @@ def test_milp_beats_heuristics_and_respects_its_bound(feasibility_filter):
         inst, feasibility_filter=feasibility_filter, warm_start=heuristics, mip_rel_gap=0.0
     )
     settings = MilpPolicy.Settings(feasibility_filter=feasibility_filter)
-    objective, bound = out.info["objective"], out.info["dual_bound"]
+    objective, bound = out.info["objective"], out.info["model_bound"]
     assert bound <= objective + 1e-6
     for name in heuristics:
         schedule = make_policy(name).plan(inst).schedule
@@ -301,8 +301,8 @@ def test_settings_are_recorded_and_warm_start_parses_a_list():
     for key in (
         "build_s",
         "solve_s",
-        "mip_gap",
-        "dual_bound",
+        "model_gap",
+        "model_bound",
         "objective",
         "solver_status",
         "termination",
@@ -389,8 +389,8 @@ def test_report_gives_the_objective_of_the_loaded_solution():
     assert report.solver_objective == pytest.approx(
         solver.solver._solver_model.getInfo().objective_function_value
     )
-    assert report.dual_bound == pytest.approx(-32)
-    assert report.mip_gap == pytest.approx((loaded + 32) / abs(loaded))
+    assert report.model_bound == pytest.approx(-32)
+    assert report.model_gap == pytest.approx((loaded + 32) / abs(loaded))
 
 
 # ---- coarse periods further out in a window -----------------------------------------------------

@@ -70,14 +70,14 @@ class SolveReport:
     """Outcome of one HiGHS run. ``status``: "optimal" (HiGHS proved its incumbent within
     mip_rel_gap) or "time_limit" (an incumbent, not proven); ``objective``: the model objective of
     the solution loaded into the model; ``solver_objective``: the objective HiGHS reported, which
-    need not be the loaded solution's (see :class:`IntegerStartHighs`); ``mip_gap`` =
-    (objective − dual_bound) / max(|objective|, 1e-9)."""
+    need not be the loaded solution's (see :class:`IntegerStartHighs`); ``model_gap`` =
+    (objective − model_bound) / max(|objective|, 1e-9)."""
 
     status: str
     termination: str
     objective: float
-    dual_bound: float | None
-    mip_gap: float | None
+    model_bound: float | None
+    model_gap: float | None
     solve_s: float
     solver_objective: float
 
@@ -328,8 +328,8 @@ def solve_window(
         "handoff_s": handoff_done - model_done,
         "n_periods": len(sets.window),
         "solve_s": report.solve_s,
-        "mip_gap": report.mip_gap,
-        "dual_bound": report.dual_bound,
+        "model_gap": report.model_gap,
+        "model_bound": report.model_bound,
         "objective": report.objective,
         "solver_objective": report.solver_objective,
         "solver_status": report.status,

@@ -70,7 +70,7 @@ def settings_errors(error: ValidationError) -> list[str]:
 class PolicyOutput:
     """A schedule plus what the policy wants recorded beside its metrics (solver figures,
     fallbacks...). Keys of ``info`` that are SPEC §5 metrics (``solve_s``, ``build_s``,
-    ``mip_gap``) are reported as such."""
+    ``model_gap``) are reported as such."""
 
     schedule: Schedule
     info: dict[str, Any] = field(default_factory=dict)

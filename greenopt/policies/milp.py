@@ -1,5 +1,6 @@
 """``milp``: the offline MILP (SPEC §6) — one model over the whole horizon on the instance's
-(actual) traces, warm-started from the best heuristic schedule, reported with its dual bound."""
+(actual) traces, warm-started from the best heuristic schedule, reported with the bound and gap of
+its restricted model (``model_bound``, ``model_gap``)."""
 
 from __future__ import annotations
 

@@ -56,7 +56,7 @@ STEP_KEYS = (
     "model_s",
     "handoff_s",
     "solve_s",
-    "mip_gap",
+    "model_gap",
     "objective",
     "solver_objective",
     "n_variables",
@@ -214,19 +214,19 @@ def step_status(record: dict[str, Any]) -> str:
     """The progress note of a finished step: its gap, or that it fell back."""
     if record["status"] == "fallback":
         return "last step fell back to feasibility_greedy"
-    gap = record.get("mip_gap")
+    gap = record.get("model_gap")
     return "last step gap " + ("unknown" if gap is None else f"{100 * gap:.2f} %")
 
 
 def summarize_steps(steps: list[dict[str, Any]], settings: RollingSettings) -> dict[str, Any]:
-    """Totals and per-step distributions (SPEC §5 ``solve_s``, ``build_s``; ``mip_gap`` is the
+    """Totals and per-step distributions (SPEC §5 ``solve_s``, ``build_s``; ``model_gap`` is the
     median over solved steps), the settings, and every step's record."""
-    gaps = np.array([r["mip_gap"] for r in steps if r.get("mip_gap") is not None], float)
+    gaps = np.array([r["model_gap"] for r in steps if r.get("model_gap") is not None], float)
     walls = np.array([r["wall_s"] for r in steps], float)
     info: dict[str, Any] = {
         "solve_s": float(sum(r.get("solve_s", 0.0) for r in steps)),
         "build_s": float(sum(r.get("build_s", 0.0) for r in steps)),
-        "mip_gap": float(np.median(gaps)) if len(gaps) else None,
+        "model_gap": float(np.median(gaps)) if len(gaps) else None,
         "steps": len(steps),
         "fallback_steps": sum(r["status"] == "fallback" for r in steps),
         "time_limit_steps": sum(r["status"] == "time_limit" for r in steps),

@@ -24,6 +24,7 @@ A sweep file names a base instance, a policy with its settings and the parameter
 
     [run]
     retries = 2                                 # extra tries of a failing point
+    bound = false                               # add lower_bound, bound_ratio (greenopt bound)
 
 A parameter name means, in this order: ``policy`` (the policy name); an instance knob
 (:data:`greenopt.sweep.transform.KNOBS`); an argument of the instance generator (generated
@@ -133,6 +134,9 @@ class PolicySection(BaseModel):
 class RunSection(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
     retries: int = Field(2, ge=0)
+    #: compute a lower bound per instance (greenopt.bounds, method auto) and each point's
+    #: lower_bound / bound_ratio (not part of the point keys)
+    bound: bool = False
 
 
 class SweepFile(BaseModel):
@@ -413,6 +417,8 @@ class _Expander:
                     if validated[gsig]:
                         self.fail(f"point {assignment}: {validated[gsig]}")
                         continue
+                if doc.run.bound:
+                    spec["bound"] = True
                 params = {**assignment}
                 params.setdefault("policy", spec["policy"])
                 params["seed"] = seed

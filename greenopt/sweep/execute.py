@@ -78,6 +78,38 @@ def build_instance(spec: dict[str, Any]):
     return apply_transforms(base, spec.get("transform", {}), spec.get("seed", 0))
 
 
+#: lower bounds computed in this process, by instance spec (a sweep varies policies on few)
+_BOUNDS: dict[str, Any] = {}
+
+
+def _instance_bound(instance_key: str, instance: Any) -> Any:
+    """The auto lower bound of an instance, once per process (keyed by its spec)."""
+    from greenopt.bounds import lower_bound
+
+    if instance_key not in _BOUNDS:
+        if len(_BOUNDS) >= 8:
+            _BOUNDS.pop(next(iter(_BOUNDS)))
+        _BOUNDS[instance_key] = lower_bound(instance)
+    return _BOUNDS[instance_key]
+
+
+def point_bound(spec: dict[str, Any], instance: Any, result: Any) -> dict[str, Any]:
+    """``objective`` (the common score), ``lower_bound``, ``bound_ratio``, ``bound_method``."""
+    from greenopt.compare import bound_columns
+    from greenopt.optimization import ModelSettings, schedule_objective
+
+    key = json.dumps(
+        [spec["instance"], spec.get("transform", {}), spec.get("seed", 0)], sort_keys=True
+    )
+    lower = _instance_bound(key, instance)
+    objective = None
+    if result.simulation.valid:
+        objective = schedule_objective(
+            instance, result.schedule, result.simulation, ModelSettings()
+        )
+    return {"objective": objective, **bound_columns(objective, lower)}
+
+
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
     """Run one resolved run on this process; returns its result row (flat dict).
 
@@ -104,10 +136,12 @@ def run_point(spec: dict[str, Any]) -> dict[str, Any]:
         violations = list(getattr(simulation, "violations", []))
         shown = "; ".join(str(getattr(v, "message", v)) for v in violations[:5])
         error = f"invalid schedule ({len(violations)} violations): {shown}"
+    bound = point_bound(spec, instance, result) if spec.get("bound") else {}
     return {
         "status": "ok" if valid else "invalid",
         "error": error,
         **results.flatten(result.record()),
+        **bound,
         **instance_summary(instance),
         "setup_s": t1 - t0,
         "run_s": t2 - t1,

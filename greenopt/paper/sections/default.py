@@ -229,8 +229,9 @@ def milp_filter_note(frame: pd.DataFrame) -> str:
     a, b = rows.loc["milp"], rows.loc["milp (no filter)"]
     obj = "info.objective_recomputed"
     text = (
-        f"Both offline MILPs end with gaps of {pct(float(a['mip_gap']), 2)} (with the filter) and "
-        f"{pct(float(b['mip_gap']), 2)} (without; "
+        f"Both offline MILPs end with gaps of {pct(float(a['model_gap']), 2)} "
+        "(with the filter) and "
+        f"{pct(float(b['model_gap']), 2)} (without; "
         f"{fmt(float(b['info.n_binaries']))} binaries against {fmt(float(a['info.n_binaries']))}). "
         "Without the filter the model keeps every move of the filtered one and adds the rest, so "
         "its optimum cannot be higher: "

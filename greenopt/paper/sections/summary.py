@@ -37,14 +37,15 @@ Summary = dict[str, dict[str, Estimate]]
 
 
 def summarise(frame: pd.DataFrame) -> Summary:
-    """Per policy label: every metric (and ``mip_gap``) as mean ± 95 % CI over the rows (seeds)."""
+    """Per policy label: every metric (and ``model_gap``) as mean ± 95 % CI over the rows
+    (seeds)."""
     frame = labelled(frame)
     out: Summary = {}
     for label in ordered_labels(frame["label"]):
         rows = frame[frame["label"] == label]
         est = {m: mean_ci(rows[m].astype(float)) for m, _, _ in METRICS}
-        if "mip_gap" in rows:
-            est["mip_gap"] = mean_ci(pd.to_numeric(rows["mip_gap"], errors="coerce"))
+        if "model_gap" in rows:
+            est["model_gap"] = mean_ci(pd.to_numeric(rows["model_gap"], errors="coerce"))
         out[label] = est
     return out
 
@@ -60,8 +61,8 @@ def summary_tables(summary: Summary) -> tuple[pd.DataFrame, pd.DataFrame]:
             row[m] = est[m].mean
             row[f"{m}_ci95"] = est[m].half_width
             md[header] = est[m].format(3)
-        gap = est.get("mip_gap")
-        row["mip_gap"] = gap.mean if gap else np.nan
+        gap = est.get("model_gap")
+        row["model_gap"] = gap.mean if gap else np.nan
         md["MIP gap"] = pct(gap.mean, 1) if gap and gap.n else "–"
         csv_rows.append(row)
         md_rows.append(md)
