@@ -138,7 +138,7 @@ def run_case(
     """Run one (size, policy) in this process; one CSV row (and, for rolling, its step records
     appended to ``steps_out``)."""
     from greenopt.policies import make_policy
-    from greenopt.simulator import simulate
+    from greenopt.simulation import simulate
 
     size, run = SIZES[size_name], POLICIES[policy_key]
     instance = size.instance()

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from greenopt.data import PROFILES_LICENCE, PROFILES_SOURCE, load_profiles
+from greenopt.files import write_instance
 from greenopt.generate import draw_jobs, profile_traces
 from greenopt.instance import Instance, Job, Link, Parameters, Site
-from greenopt.io import write_instance
 
 HERE = Path(__file__).resolve().parent
 FILES = ("instance.toml", "sites.csv", "links.csv", "jobs.csv", "traces.csv", "README.md")

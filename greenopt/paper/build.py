@@ -26,10 +26,10 @@ from typing import TextIO
 
 import pandas as pd
 
+from greenopt.files import write_text_atomic
 from greenopt.paper import sections
 from greenopt.paper.experiments import EXPERIMENTS, ExperimentRun, Size, run_experiments
 from greenopt.paper.report import FIGURES, TABLES, Context, fmt, md_table
-from greenopt.schedule import write_text_atomic
 from greenopt.sweep.results import STATUSES
 
 REPORT = "README.md"

@@ -27,8 +27,8 @@ from greenopt.feasibility import (
     smax_table,
     window_statistics,
 )
+from greenopt.files import load_instance
 from greenopt.instance import Instance, Job, Site
-from greenopt.io import load_instance
 from greenopt.network import Network, Route
 from greenopt.paper.report import (
     CLASS_COLORS,
