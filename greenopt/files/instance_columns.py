@@ -7,59 +7,14 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import Any
 
-
-class BadValue(ValueError):
-    """A cell or value that cannot be accepted; the message says why."""
-
-
-# ---- values --------------------------------------------------------------------------------
-
-
-def parse_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise BadValue(f"expected a number, got {text!r}") from None
-    if math.isnan(value):
-        raise BadValue("NaN is not allowed")
-    if math.isinf(value):
-        raise BadValue(f"expected a finite number, got {text!r}")
-    return value
-
-
-def parse_int(text: str) -> int:
-    value = parse_float(text)
-    if value != int(value):
-        raise BadValue(f"expected an integer, got {text!r}")
-    return int(value)
-
-
-_TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
-
-
-def parse_bool(text: str) -> bool:
-    low = text.lower()
-    if low in _TRUE:
-        return True
-    if low in _FALSE:
-        return False
-    raise BadValue(f"expected a boolean (true/false, yes/no, 1/0), got {text!r}")
-
-
-def parse_str(text: str) -> str:
-    return text
-
-
-def parse_timestamp(text: str) -> datetime:
-    """ISO-8601 timestamp; UTC when it has no offset."""
-    try:
-        stamp = datetime.fromisoformat(text)
-    except ValueError:
-        raise BadValue(f"expected an ISO-8601 timestamp, got {text!r}") from None
-    return stamp if stamp.tzinfo is not None else stamp.replace(tzinfo=UTC)
+from greenopt.files.csv_tables import (
+    parse_bool,
+    parse_float,
+    parse_int,
+    parse_str,
+)
 
 
 @dataclass(frozen=True)

@@ -31,11 +31,14 @@ import pandas as pd
 
 from greenopt.files.atomic import write_text_atomic
 from greenopt.files.csv_tables import (
+    BadValue,
     CsvTable,
     Problems,
     Row,
     check_unique,
+    parse_float,
     parse_rows,
+    parse_timestamp,
     read_table,
     read_text,
 )
@@ -49,10 +52,7 @@ from greenopt.files.instance_columns import (
     PARAM_RANGES,
     SITE_COLUMNS,
     TRACE_TIME,
-    BadValue,
     Column,
-    parse_float,
-    parse_timestamp,
 )
 from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.plausibility import check_instance

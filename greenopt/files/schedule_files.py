@@ -4,8 +4,6 @@
 from __future__ import annotations
 
 import csv
-import io
-import math
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 
 from greenopt.files.atomic import write_csv_atomic
+from greenopt.files.csv_tables import csv_records, parse_float
 from greenopt.schedule import ASSIGNMENT_COLUMNS, MIGRATION_COLUMNS, Schedule
 
 
@@ -33,43 +32,6 @@ NUMERIC_COLUMNS = {
 OPTIONAL_COLUMNS = {"site"}
 
 
-def _number(text: str) -> float:
-    """A finite number, or ValueError saying why not."""
-    try:
-        value = float(text)
-    except ValueError:
-        raise ValueError(f"expected a number, got {text!r}") from None
-    if math.isnan(value):
-        raise ValueError("NaN is not allowed")
-    if math.isinf(value):
-        raise ValueError(f"expected a finite number, got {text!r}")
-    return value
-
-
-def _csv_records(text: str) -> list[tuple[int, list[str]]]:
-    """(line, stripped cells) of each non-blank CSV record. Without quotes or bare carriage
-    returns every record is one line, split directly (several times faster than tracking
-    ``csv.reader.line_num``)."""
-    if '"' not in text and "\r" not in text.replace("\r\n", ""):
-        out = []
-        for line, raw in enumerate(text.split("\n"), start=1):
-            cells = raw.removesuffix("\r").split(",")
-            if len(cells) > 1 or cells[0].strip():
-                out.append((line, [cell.strip() for cell in cells]))
-        return out
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    line = 1
-    try:
-        for record in reader:
-            if len(record) > 1 or (record and record[0].strip()):
-                records.append((line, [cell.strip() for cell in record]))
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise csv.Error(f"CSV syntax error on line {reader.line_num}: {exc}") from None
-    return records
-
-
 def _read_schedule_file(
     path: Path, columns: list[str], problems: list[str]
 ) -> tuple[pd.DataFrame, list[int]] | None:
@@ -84,7 +46,7 @@ def _read_schedule_file(
         problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return None
     try:
-        records = _csv_records(text)
+        records = csv_records(text)
     except csv.Error as exc:
         problems.append(f"{path}: {exc}")
         return None
@@ -125,7 +87,7 @@ def _read_schedule_file(
                 pass
             for line, cell in zip(lines, cells, strict=True):
                 try:
-                    _number(cell) if cell else None
+                    parse_float(cell) if cell else None
                 except ValueError as exc:
                     problems.append(f"{path}:{line}:{col}: {exc}")
                 else:
