@@ -23,7 +23,7 @@ COLUMNS = ["instance", "method", "lower_bound", "time_s", "peak_rss_mib", "detai
 
 def load(name: str):
     if name == "default":
-        from greenopt.io import load_instance
+        from greenopt.files import load_instance
 
         return load_instance(Path(__file__).resolve().parents[1] / "instances" / "default")
     from benchmarks.registry import SIZES

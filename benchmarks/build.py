@@ -46,7 +46,7 @@ class Case:
 
 def offline_case(name: str, levers: dict[str, Any], size: str | None = None) -> Case:
     """The whole horizon of ``instances/default`` (or of benchmark ``size``) from the start."""
-    from greenopt.io import load_instance
+    from greenopt.files import load_instance
     from greenopt.optimization import ModelSettings, WindowState
     from greenopt.optimization.solution import builder_from_schedule
     from greenopt.policies import make_policy

@@ -27,7 +27,7 @@ from unittest import mock
 import pandas as pd
 
 from benchmarks.registry import SIZES
-from greenopt.io import load_instance
+from greenopt.files import load_instance
 from greenopt.optimization import Budget, build_sets
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import WindowSets

@@ -151,7 +151,7 @@ def run_case(
     appended to ``steps_out``)."""
     from greenopt.optimization import schedule_objective
     from greenopt.policies import make_policy
-    from greenopt.simulator import simulate
+    from greenopt.simulation import simulate
 
     size, run = SIZES[size_name], POLICIES[policy_key]
     instance = size.instance()

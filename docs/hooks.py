@@ -14,6 +14,6 @@ def on_page_content(html: str, **_kwargs) -> str:
 def on_page_markdown(markdown: str, **_kwargs) -> str:
     if "<!-- ranges-table -->" not in markdown:
         return markdown
-    from greenopt.io import ranges_markdown
+    from greenopt.files import ranges_markdown
 
     return markdown.replace("<!-- ranges-table -->", ranges_markdown())

@@ -58,7 +58,7 @@ def main(
 def load_or_exit(path: Path):
     """Load an instance folder, or print every problem to stderr and exit with code 2; its
     warnings (greenopt.plausibility) go to stderr too."""
-    from greenopt.io import InstanceError, load_instance
+    from greenopt.files import InstanceError, load_instance
 
     try:
         inst = load_instance(path)
@@ -112,8 +112,8 @@ def generate(
     ] = "mixed",
 ) -> None:
     """Write a seeded synthetic instance on real renewable traces (greenopt.generate)."""
+    from greenopt.files import write_instance
     from greenopt.generate import generate_instance
-    from greenopt.io import write_instance
 
     try:
         inst = generate_instance(
@@ -145,7 +145,7 @@ def evaluate(
 ) -> None:
     """Check a schedule (SPEC §4) and print every violation, or its metrics (SPEC §5).
     Exit 0 valid, 1 invalid, 2 unreadable."""
-    from greenopt.simulator import evaluate_schedule
+    from greenopt.cli_output import evaluate_schedule
 
     raise typer.Exit(evaluate_schedule(load_or_exit(instance), schedule_dir, as_json=json))
 

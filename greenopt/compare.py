@@ -11,12 +11,12 @@ import pandas as pd
 
 from greenopt import interrupt, progress
 from greenopt.bounds import BoundResult, BoundSettings, lower_bound
+from greenopt.files import write_csv_atomic
 from greenopt.instance import Instance
 from greenopt.optimization import ModelSettings, schedule_objective
 from greenopt.policies import make_policy
 from greenopt.policies.base import parse_key_values
 from greenopt.runner import RunResult, run_policy
-from greenopt.schedule import write_csv_atomic
 
 #: Columns of the comparison table, in order (SPEC §5 names, then the common objective).
 TABLE_METRICS = (

@@ -79,7 +79,7 @@ class Job:
 
 @dataclass(frozen=True, eq=False)
 class Instance:
-    """A validated instance. Build it with :func:`greenopt.io.load_instance` or directly.
+    """A validated instance. Build it with :func:`greenopt.files.load_instance` or directly.
 
     ``traces`` is a DataFrame indexed by hours from slot 0 (float), one column per profile.
     """
@@ -91,7 +91,7 @@ class Instance:
     traces: pd.DataFrame
     name: str = "instance"
     #: ``FILE:LINE:COLUMN: warning: message`` per finding of
-    #: :func:`greenopt.plausibility.check_instance`, filled by :func:`greenopt.io.load_instance`.
+    #: :func:`greenopt.plausibility.check_instance`, filled by :func:`greenopt.files.load_instance`.
     warnings: tuple[str, ...] = field(default=(), repr=False)
 
     # ---- indices -------------------------------------------------------------------------

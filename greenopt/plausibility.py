@@ -28,7 +28,7 @@ EPS_H = 1e-9
 
 
 def _default_lines(instance: Instance) -> dict[str, list[int]]:
-    """Row i on line i + 2 (header on line 1), as :func:`greenopt.io.write_instance` writes."""
+    """Row i on line i + 2 (header on line 1), as :func:`greenopt.files.write_instance` writes."""
     counts = {
         "sites.csv": len(instance.sites),
         "links.csv": len(instance.links),
@@ -124,7 +124,7 @@ def check_instance(instance: Instance, lines: dict[str, list[int]] | None = None
     """Every warning about ``instance``: sites, then jobs, then traces.
 
     ``lines`` gives the line of each row per file (``sites.csv``, ``jobs.csv``, ``traces.csv``), as
-    :func:`greenopt.io.load_instance` knows them; by default row i is on line i + 2.
+    :func:`greenopt.files.load_instance` knows them; by default row i is on line i + 2.
     """
     lines = {**_default_lines(instance), **(lines or {})}
     return [

@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from greenopt.files import write_schedule, write_text_atomic
 from greenopt.instance import Instance
 from greenopt.policies.base import Policy
-from greenopt.schedule import Schedule, write_text_atomic
-from greenopt.simulator import SimulationResult, simulate
+from greenopt.schedule import Schedule
+from greenopt.simulation import SimulationResult, simulate
 
 #: SPEC §5 metrics that come from the policy, not the simulator.
 SOLVER_METRICS = ("solve_s", "build_s", "model_gap")
@@ -63,7 +64,7 @@ class RunResult:
         status, objective, model size, per-step records). An invalid schedule has no metrics but
         its ``violations``."""
         folder = Path(folder)
-        self.schedule.write(folder)
+        write_schedule(self.schedule, folder)
         payload = {"policy": self.policy, "settings": self.settings, **self.metrics}
         payload["info"] = {
             "wall_s": self.wall_s,

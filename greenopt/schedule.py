@@ -3,17 +3,15 @@
 A :class:`Schedule` is two tables: ``assignment`` (job_id, slot, site, run_fraction; site is
 ``None`` while in transit) and ``migrations`` (job_id, depart_slot, src, dst, transfer_s,
 arrive_slot). Policies usually fill a :class:`ScheduleBuilder` (arrays over jobs × slots) and call
-:meth:`ScheduleBuilder.to_schedule`.
+:meth:`ScheduleBuilder.to_schedule`. The files are read and written by
+:mod:`greenopt.files.schedule_files`.
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -80,32 +78,6 @@ class Schedule:
         return cls(
             pd.DataFrame(columns=ASSIGNMENT_COLUMNS), pd.DataFrame(columns=MIGRATION_COLUMNS)
         )
-
-    def write(self, folder: str | Path) -> None:
-        """Write ``assignment.csv`` and ``migrations.csv`` atomically into ``folder``."""
-        folder = Path(folder)
-        folder.mkdir(parents=True, exist_ok=True)
-        assignment = self.assignment[ASSIGNMENT_COLUMNS].copy()
-        assignment["site"] = assignment["site"].where(assignment["site"].notna(), "")
-        write_csv_atomic(assignment, folder / "assignment.csv")
-        write_csv_atomic(self.migrations[MIGRATION_COLUMNS], folder / "migrations.csv")
-
-
-def write_csv_atomic(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV through a temporary file in the same folder, then rename it into place."""
-    write_text_atomic(frame.to_csv(index=False, float_format="%.12g"), path)
-
-
-def write_text_atomic(text: str, path: str | Path) -> None:
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 @dataclass

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from greenopt.evaluation import EVALUATION_SET, describe, render_table
-from greenopt.io import write_instance, write_text_atomic
+from greenopt.files import write_instance, write_text_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 TABLE = ROOT / "paper" / "tables" / "instances.csv"

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from greenopt.data import PROFILES_LICENCE, PROFILES_SOURCE, load_profiles
+from greenopt.files import write_instance
 from greenopt.generate import draw_jobs, profile_traces
 from greenopt.instance import Instance, Job, Link, Parameters, Site
-from greenopt.io import write_instance
 
 HERE = Path(__file__).resolve().parent
 #: The copy shipped inside the package (read through importlib.resources by ``greenopt paper``).

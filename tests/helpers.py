@@ -20,7 +20,7 @@ from greenopt.instance import Instance, Job, Link, Parameters, Site
 from greenopt.optimization import schedule_objective
 from greenopt.policies.base import PolicyOutput
 from greenopt.policies.milp import MilpPolicy
-from greenopt.simulator import SimulationResult, simulate
+from greenopt.simulation import SimulationResult, simulate
 
 #: Parameters under which a checkpoint of G GB over a B Gbps route takes T_mig = 8·G/B s (plus
 #: latency) and costs E_mig = transfer_endpoint_kw · T_mig (no per-GB energy).

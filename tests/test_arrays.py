@@ -16,8 +16,8 @@ from helpers import ideal_instance, job, random_instance
 from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from greenopt.feasibility import migration_time_s
+from greenopt.files import load_instance
 from greenopt.forecast import make_forecaster
-from greenopt.io import load_instance
 from greenopt.network import Network
 from greenopt.optimization import (
     JobState,
@@ -40,7 +40,7 @@ from greenopt.optimization.solution import (
 from greenopt.policies import make_policy
 from greenopt.policies.milp import MilpPolicy
 from greenopt.schedule import arrival_moment_h
-from greenopt.simulator import simulate
+from greenopt.simulation import simulate
 
 DEFAULT = Path(__file__).resolve().parents[1] / "instances" / "default"
 #: Coefficients and bounds are computed in another order of floating-point operations.

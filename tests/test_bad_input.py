@@ -20,7 +20,7 @@ import pytest
 from typer.testing import CliRunner
 
 from greenopt.cli import app
-from greenopt.io import (
+from greenopt.files import (
     COLUMN_RANGES,
     DERIVED_LIMITS,
     load_instance,

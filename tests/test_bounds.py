@@ -321,7 +321,7 @@ def test_sweep_points_carry_the_bound():
 def test_column_generation_reaches_the_lp_where_links_do_not_bind():
     # instances/tiny: the full LP's link rows are slack at its optimum, so the Lagrangian dual
     # (the LP without link rows) equals it, and column generation gets there (within gap_tol)
-    from greenopt.io import load_instance
+    from greenopt.files import load_instance
 
     inst = load_instance("instances/tiny")
     lp = lower_bound(inst, BoundSettings(method="lp"))

@@ -27,8 +27,8 @@ from greenopt.feasibility import (
     max_feasible_checkpoint_gb,
     smax_conditions_table,
 )
+from greenopt.files import load_instance
 from greenopt.instance import Job, Parameters, Site
-from greenopt.io import load_instance
 from greenopt.network import Route
 from greenopt.policies import policy_classes
 from greenopt.policies.base import parse_key_values, settings_errors

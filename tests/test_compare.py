@@ -8,7 +8,7 @@ from typer.testing import CliRunner
 
 from greenopt.cli import app
 from greenopt.compare import PolicySpec, compare
-from greenopt.io import load_instance
+from greenopt.files import load_instance
 
 TINY = Path(__file__).resolve().parents[1] / "instances" / "tiny"
 

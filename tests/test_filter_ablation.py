@@ -15,9 +15,9 @@ from greenopt.ablation import (
     percentile_interval,
 )
 from greenopt.compare import PolicySpec
+from greenopt.files import load_instance
 from greenopt.generate import generate_instance
 from greenopt.instance import Instance, Job, Link, Parameters, Site
-from greenopt.io import load_instance
 from greenopt.policies import make_policy
 from greenopt.policies.rolling import RollingPolicy
 from greenopt.runner import run_policy

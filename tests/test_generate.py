@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 
 from greenopt.cli import app
 from greenopt.data import load_profiles, profile_catalogue, profile_info
+from greenopt.files import load_instance, write_instance
 from greenopt.generate import BANDWIDTHS_GBPS, MAX_JOB_KW, generate_instance
-from greenopt.io import load_instance, write_instance
 from greenopt.network import build_graph
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,9 +7,9 @@ import pytest
 from helpers import make_instance
 
 from greenopt.feasibility import WindowTable
+from greenopt.files import load_instance
 from greenopt.generate import generate_instance
 from greenopt.instance import Instance, Job
-from greenopt.io import load_instance
 from greenopt.policies import make_policy
 from greenopt.policies.heuristics import HEURISTICS, FeasibilityGreedyPolicy
 from greenopt.runner import run_policy

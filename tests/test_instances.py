@@ -15,8 +15,8 @@ from greenopt.feasibility import (
     migration_time_s,
     window_statistics,
 )
+from greenopt.files import load_instance
 from greenopt.instance import Parameters
-from greenopt.io import load_instance
 from greenopt.network import Network, build_graph
 from greenopt.schedule import arrival_moment_h, slot_of_moment
 

@@ -25,7 +25,7 @@ from typer.testing import CliRunner
 
 from greenopt import interrupt
 from greenopt.cli import app
-from greenopt.io import load_instance
+from greenopt.files import load_instance
 from greenopt.optimization import OptimizationError
 from greenopt.policies import make_policy
 from greenopt.sweep.results import finished_runs, read_run

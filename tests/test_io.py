@@ -10,8 +10,8 @@ import pytest
 from typer.testing import CliRunner
 
 from greenopt.cli import app
+from greenopt.files import InstanceError, load_instance, write_instance
 from greenopt.instance import Instance, Job, Link, Parameters, Site
-from greenopt.io import InstanceError, load_instance, write_instance
 
 VECTOR = Path(__file__).resolve().parent / "data" / "vectors" / "instance"
 

@@ -41,7 +41,7 @@ from greenopt.optimization.solve import ModelSolver
 from greenopt.policies import make_policy
 from greenopt.policies.milp import MilpPolicy
 from greenopt.schedule import ScheduleBuilder
-from greenopt.simulator import simulate
+from greenopt.simulation import simulate
 
 # ---- hand-derived optima ------------------------------------------------------------------------
 

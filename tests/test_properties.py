@@ -14,7 +14,7 @@ from greenopt.instance import slot_means
 from greenopt.network import find_route
 from greenopt.policies import make_policy
 from greenopt.policies.heuristics import HEURISTICS
-from greenopt.simulator import simulate
+from greenopt.simulation import simulate
 
 SETTINGS = settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

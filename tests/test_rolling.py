@@ -12,7 +12,7 @@ from greenopt.optimization.solution import state_at
 from greenopt.policies.milp import MilpPolicy
 from greenopt.policies.rolling import RollingPolicy
 from greenopt.schedule import ScheduleBuilder
-from greenopt.simulator import simulate
+from greenopt.simulation import simulate
 
 EXACT = {"candidate_sites": 0, "departure_every": 1, "mip_rel_gap": 0.0, "time_limit_s": 30.0}
 

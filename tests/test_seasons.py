@@ -16,8 +16,8 @@ from typer.testing import CliRunner
 from greenopt.cli import app
 from greenopt.data import SEASONS, load_profiles, load_year_profiles, season_of
 from greenopt.evaluation import EVALUATION_SET, SIZES, TABLE_COLUMNS
+from greenopt.files import load_instance, write_instance
 from greenopt.generate import CHECKPOINT_MIXES, WAN_CLASSES, generate_instance
-from greenopt.io import load_instance, write_instance
 
 ROOT = Path(__file__).resolve().parents[1]
 YEAR_FILE = ROOT / "greenopt" / "data" / "profiles_2016.parquet"

@@ -14,10 +14,10 @@ from helpers import make_instance
 from typer.testing import CliRunner
 
 from greenopt.cli import app
+from greenopt.files import ScheduleReadError, read_schedule, write_instance, write_schedule
 from greenopt.instance import Instance, Job, Link, Site
-from greenopt.io import write_instance
 from greenopt.schedule import ASSIGNMENT_COLUMNS, MIGRATION_COLUMNS, Schedule, ScheduleBuilder
-from greenopt.simulator import METRIC_NAMES, ScheduleReadError, read_schedule, simulate
+from greenopt.simulation import METRIC_NAMES, simulate
 
 # T_mig = overhead + 8·GB/(B·eff) + latency = 8·GB/B s with these parameters (B in Gbps).
 PARAMS = dict(
@@ -432,7 +432,7 @@ def test_every_violation_is_reported():
 
 # ---- reading and the command line ---------------------------------------------------------------
 def test_read_schedule_round_trip(tmp_path):
-    schedule(ROWS_M, [MOVE_M]).write(tmp_path)
+    write_schedule(schedule(ROWS_M, [MOVE_M]), tmp_path)
     back = read_schedule(tmp_path)
     assert back.assignment["site"].iloc[1] is None  # empty cell: in transit
     assert (
@@ -455,7 +455,7 @@ def test_builder_writes_rows_m_with_none_in_transit():
 
 
 def test_read_schedule_errors(tmp_path):
-    schedule(ROWS_M, [MOVE_M]).write(tmp_path)
+    write_schedule(schedule(ROWS_M, [MOVE_M]), tmp_path)
     (tmp_path / "assignment.csv").write_text("job_id,slot,site\nj1,0,a\n")
     (tmp_path / "migrations.csv").unlink()
     with pytest.raises(ScheduleReadError) as info:
@@ -467,7 +467,7 @@ def test_read_schedule_errors(tmp_path):
 
 
 def test_unparsable_numbers_make_the_schedule_unreadable(tmp_path):
-    schedule(ROWS_M, [MOVE_M]).write(tmp_path)
+    write_schedule(schedule(ROWS_M, [MOVE_M]), tmp_path)
     path = tmp_path / "assignment.csv"
     path.write_text(path.read_text().replace("j1,3,b,1", "j1,3,b,lots"))
     with pytest.raises(ScheduleReadError) as info:
@@ -479,7 +479,7 @@ def test_unparsable_numbers_make_the_schedule_unreadable(tmp_path):
 def folders(tmp_path):
     inst_dir, sched_dir = tmp_path / "inst", tmp_path / "sched"
     write_instance(instance_m(), inst_dir)
-    schedule(ROWS_M, [MOVE_M]).write(sched_dir)
+    write_schedule(schedule(ROWS_M, [MOVE_M]), sched_dir)
     return inst_dir, sched_dir
 
 
@@ -494,7 +494,7 @@ def test_cli_evaluate_exit_codes(folders):
     report = json.loads(as_json.stdout)
     assert report["valid"] is True and report["metrics"]["nre_kwh"] == pytest.approx(3.775)
 
-    schedule(with_rows(ROWS_M, s4=1.0), [MOVE_M]).write(sched_dir)
+    write_schedule(schedule(with_rows(ROWS_M, s4=1.0), [MOVE_M]), sched_dir)
     bad = runner.invoke(app, ["evaluate", str(inst_dir), str(sched_dir)])
     assert bad.exit_code == 1
     assert "work" in bad.output and "j1" in bad.output
@@ -509,5 +509,5 @@ def test_cli_evaluate_exit_codes(folders):
     assert "migrations.csv: missing file" in unreadable.stderr
 
     (inst_dir / "jobs.csv").unlink()
-    schedule(ROWS_M, [MOVE_M]).write(sched_dir)
+    write_schedule(schedule(ROWS_M, [MOVE_M]), sched_dir)
     assert runner.invoke(app, ["evaluate", str(inst_dir), str(sched_dir)]).exit_code == 2

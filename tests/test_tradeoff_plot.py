@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from greenopt.compare import PolicySpec, compare
-from greenopt.io import load_instance
+from greenopt.files import load_instance
 from greenopt.plots import plot_tradeoff, readable_policy
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from greenopt.io import load_instance
-from greenopt.simulator import read_schedule, simulate
+from greenopt.files import load_instance, read_schedule
+from greenopt.simulation import simulate
 
 VECTORS = Path(__file__).resolve().parent / "data" / "vectors"
 CASES = sorted(p.parent.name for p in VECTORS.glob("*/expected.json"))

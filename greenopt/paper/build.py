@@ -26,10 +26,10 @@ from typing import TextIO
 import pandas as pd
 
 from greenopt.evaluation import instance_table, render_table
+from greenopt.files import write_text_atomic
 from greenopt.paper.experiments import EXPERIMENTS, ExperimentRun, Size, run_experiments
 from greenopt.paper.report import FIGURES, TABLES, Context, fmt, md_table
 from greenopt.paper.sections import SECTIONS
-from greenopt.schedule import write_text_atomic
 from greenopt.sweep.results import STATUSES
 
 REPORT = "README.md"

@@ -14,11 +14,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from greenopt.files import write_csv_atomic  # noqa: E402
 from greenopt.instance import Parameters  # noqa: E402
 from greenopt.paper.experiments import ExperimentRun  # noqa: E402
 from greenopt.paper.stats import decimals_for  # noqa: E402
 from greenopt.plots import save  # noqa: E402
-from greenopt.schedule import write_csv_atomic  # noqa: E402
 
 FIGURES, TABLES = "figures", "tables"
 

@@ -79,7 +79,7 @@ class PolicyOutput:
 class Policy(ABC):
     """Turns an instance (as the policy may see it) into a :class:`Schedule`.
 
-    A policy never computes the metrics it is judged by: :func:`greenopt.simulator.simulate` does.
+    A policy never computes the metrics it is judged by: :func:`greenopt.simulation.simulate` does.
     """
 
     name: ClassVar[str]

@@ -330,7 +330,7 @@ class _Expander:
                 self.fail(f"instance.folder: {folder} is not an instance folder")
             else:
                 try:
-                    from greenopt.io import load_instance
+                    from greenopt.files import load_instance
 
                     load_instance(folder)
                 except Exception as e:  # report the loader's own message

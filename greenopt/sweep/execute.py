@@ -65,7 +65,7 @@ def _base_instance(source: str):
                 f"instance folder {folder} not found on host {socket.gethostname()} "
                 "(workers need the folder on a shared filesystem)"
             )
-        from greenopt.io import load_instance
+        from greenopt.files import load_instance
 
         return load_instance(folder)
     return import_object(src["generator"])(**src["generate"])

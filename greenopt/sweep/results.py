@@ -28,7 +28,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from greenopt.schedule import write_csv_atomic, write_text_atomic
+from greenopt.files import write_csv_atomic, write_text_atomic
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import pandas as pd
 
 from greenopt.data import load_profiles, profile_info
 from greenopt.feasibility import max_checkpoint_gb, site_windows, window_statistics
+from greenopt.files import load_instance
 from greenopt.instance import Instance
-from greenopt.io import load_instance
 from greenopt.paper.report import STYLE, Context, fmt, md_table, num_list, pct
 from greenopt.paper.sections.common import REF_BW_GBPS, WINDOWS_H
 
