@@ -1,4 +1,4 @@
-"""Pareto fronts of non-renewable energy (NRE) against slowdown, and the claim-3 verdict by dominance.
+"""Pareto fronts of non-renewable energy (NRE) against slowdown; the claim-3 verdict by dominance.
 
 **Table.** :func:`trace_fronts` runs each front policy (``milp``, ``rolling``) at every
 ``slowdown_weight`` (the instance knob, :mod:`greenopt.sweep.transform`) with the feasibility
