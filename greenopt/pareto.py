@@ -47,6 +47,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -407,10 +408,12 @@ def place_point(x: float, y: float, front: Front, rel_tol: float = 0.02, abs_tol
 
 
 def family_points(table: pd.DataFrame) -> pd.DataFrame:
-    """Valid rows averaged over seeds: one row per case key, family and slowdown weight."""
+    """Valid rows averaged over seeds: one row per case, family and slowdown weight (front
+    families) or per case and family (points, whose policies ignore the weight: NaN)."""
     ok = table[table["valid"].astype(bool)].copy()
     keys = ["instance", "forecast_error", "kind", "family", "slowdown_weight"]
     ok["forecast_error"] = ok["forecast_error"].fillna(-1.0)  # NaN keys would be dropped
+    ok.loc[ok["kind"] == "point", "slowdown_weight"] = -1.0  # points: one per family
     metrics = ["nre_kwh", "slowdown_p95", "slowdown_std"]
     first = ["season", "transfer_min", "link_regime"]
     out = ok.groupby(keys, sort=True, dropna=False).agg(
@@ -419,7 +422,8 @@ def family_points(table: pd.DataFrame) -> pd.DataFrame:
         runs=("nre_kwh", "size"),
     )
     out = out.reset_index()
-    out["forecast_error"] = out["forecast_error"].replace(-1.0, np.nan)
+    for col in ("forecast_error", "slowdown_weight"):
+        out[col] = out[col].replace(-1.0, np.nan)
     return out
 
 
@@ -533,3 +537,46 @@ def verdicts(
                     }
                 )
     return pd.DataFrame(rows), pairs, placed
+
+
+# ---- from a sweep folder ------------------------------------------------------------------------
+
+
+def report(folder: str | Path, rel_tol: float = 0.02) -> dict[str, pd.DataFrame]:
+    """Read ``folder/results.parquet`` of a Pareto sweep and write beside it (atomically)
+    ``pareto.csv`` (the tidy table), ``pareto_points.csv`` (seed means, on-front flags),
+    ``pareto_pairs.csv`` (per case and pair), ``pareto_placed.csv`` (heuristic points) and
+    ``pareto_verdicts.csv`` (per regime); returns them by name."""
+    from greenopt.schedule import write_csv_atomic
+
+    folder = Path(folder)
+    table = table_from_sweep(pd.read_parquet(folder / "results.parquet"))
+    regime, pairs, placed = verdicts(table, rel_tol=rel_tol)
+    out = {
+        "pareto": table,
+        "pareto_points": mark_fronts(table),
+        "pareto_pairs": pairs,
+        "pareto_placed": placed,
+        "pareto_verdicts": regime,
+    }
+    for name, df in out.items():
+        write_csv_atomic(df, folder / f"{name}.csv")
+    return out
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """``python -m greenopt.pareto DIR [--rel-tol T]``: :func:`report`, printed."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="python -m greenopt.pareto", description=main.__doc__)
+    parser.add_argument("folder", type=Path, help="output folder of a Pareto sweep")
+    parser.add_argument("--rel-tol", type=float, default=0.02, help="tie tolerance (relative)")
+    args = parser.parse_args(argv)
+    out = report(args.folder, args.rel_tol)
+    with pd.option_context("display.width", 200, "display.max_columns", 40):
+        for name in ("pareto_points", "pareto_verdicts", "pareto_placed"):
+            print(f"== {name}\n{out[name].to_string(index=False)}\n")
+
+
+if __name__ == "__main__":
+    main()

@@ -21,7 +21,7 @@ from greenopt.pareto import (
     Front,
     compare_fronts,
     place_point,
-    table_from_sweep,
+    report,
     trace_fronts,
     verdicts,
 )
@@ -271,16 +271,27 @@ def test_tiny_front_valid_and_nre_monotone_up_to_the_recorded_gaps():
     assert nre[0] < nre[-1]  # the weights span a real trade-off on this instance
 
 
-def test_quick_sweep_gives_the_same_table_as_trace_fronts():
+def test_quick_sweep_gives_the_same_table_as_trace_fronts(tmp_path):
     from greenopt.sweep.execute import run_point
 
     sw = load_sweep(REPO / "experiments" / "pareto_quick.toml")
     rows = []
     for p in sw.points:
-        if p.params["policy"] != "milp" or p.params["slowdown_weight"] != 1.0:
-            continue
-        rows.append({**p.params, **run_point(p.spec), "spec": json.dumps(p.spec, sort_keys=True)})
-    got = table_from_sweep(pd.DataFrame(rows))
+        milp_at_1 = p.params["policy"] == "milp" and p.params["slowdown_weight"] == 1.0
+        greedy = p.params["policy"] == "energy_greedy" and not p.params["feasibility_filter"]
+        if milp_at_1 or (greedy and p.params["slowdown_weight"] in (0.1, 10.0)):
+            row = run_point(p.spec)
+            rows.append({**p.params, **row, "spec": json.dumps(p.spec, sort_keys=True)})
+    folder = tmp_path / "sweep"
+    folder.mkdir()
+    pd.DataFrame(rows).to_parquet(folder / "results.parquet")
+    out = report(folder)
+    assert {f.name for f in folder.glob("pareto*.csv")} == {f"{k}.csv" for k in out}
+    placed = out["pareto_placed"]  # the heuristic, run at two weights, is one point
+    assert len(placed) == 4 and set(placed.point) == {"energy_greedy (filter off)"}
+    got = out["pareto"]
+    assert len(got) == 4
+    got = got[got.kind == "front"]
     assert list(got.columns) == list(TABLE_COLUMNS) and len(got) == 2
     assert set(got.family) == {"milp (filter on)", "milp (filter off)"}
     assert (got.slowdown_weight == 1.0).all() and (got.kind == "front").all()
