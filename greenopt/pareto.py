@@ -407,10 +407,13 @@ def place_point(x: float, y: float, front: Front, rel_tol: float = 0.02, abs_tol
 # ---- verdicts --------------------------------------------------------------------------------
 
 
-def family_points(table: pd.DataFrame) -> pd.DataFrame:
+def family_points(table: pd.DataFrame, max_gap: float | None = None) -> pd.DataFrame:
     """Valid rows averaged over seeds: one row per case, family and slowdown weight (front
-    families) or per case and family (points, whose policies ignore the weight: NaN)."""
+    families) or per case and family (points, whose policies ignore the weight: NaN). With
+    ``max_gap``, runs whose recorded ``mip_gap`` exceeds it are left out first."""
     ok = table[table["valid"].astype(bool)].copy()
+    if max_gap is not None:  # runs whose recorded gap exceeds max_gap are left out
+        ok = ok[~(ok["mip_gap"].astype(float) > max_gap)]
     keys = ["instance", "forecast_error", "kind", "family", "slowdown_weight"]
     ok["forecast_error"] = ok["forecast_error"].fillna(-1.0)  # NaN keys would be dropped
     ok.loc[ok["kind"] == "point", "slowdown_weight"] = -1.0  # points: one per family
@@ -427,10 +430,10 @@ def family_points(table: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def mark_fronts(table: pd.DataFrame) -> pd.DataFrame:
+def mark_fronts(table: pd.DataFrame, max_gap: float | None = None) -> pd.DataFrame:
     """``family_points`` with ``on_front_p95`` / ``on_front_std``: the point is non-dominated
     within its family and case in that plane."""
-    pts = family_points(table)
+    pts = family_points(table, max_gap)
     for plane, cols in PLANES.items():
         mask = pd.Series(False, index=pts.index)
         for _, g in pts.groupby(["instance", "forecast_error", "family"], dropna=False):
@@ -444,12 +447,15 @@ def _cases(pts: pd.DataFrame):
 
 
 def case_comparisons(
-    table: pd.DataFrame, rel_tol: float = 0.02, abs_tol: float = 0.0
+    table: pd.DataFrame,
+    rel_tol: float = 0.02,
+    abs_tol: float = 0.0,
+    max_gap: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(front pairs, points): every ordered pair of front families of a case, per criterion and
     overall (``criterion == "claim"``), with the numbers compared; every point family against
     every front family of its case, per plane."""
-    pts = family_points(table)
+    pts = family_points(table, max_gap)
     pairs, placed = [], []
     for (instance, ferr), case in _cases(pts):
         regime = {c: case[c].iloc[0] for c in ("season", "transfer_min", "link_regime")}
@@ -503,11 +509,12 @@ def verdicts(
     regimes: Sequence[str] = ("link_regime", "season", "forecast_error"),
     rel_tol: float = 0.02,
     abs_tol: float = 0.0,
+    max_gap: float | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
     """(per regime, per case, points): the claim verdict of every ordered front-family pair per
     value of each regime column (and ``all``), counted over cases; the per-case comparisons and
-    point placements of :func:`case_comparisons`."""
-    pairs, placed = case_comparisons(table, rel_tol, abs_tol)
+    point placements of :func:`case_comparisons` (``max_gap``: :func:`family_points`)."""
+    pairs, placed = case_comparisons(table, rel_tol, abs_tol, max_gap)
     rows = []
     if len(pairs):
         claims = pairs[pairs["criterion"] == "claim"]
@@ -542,7 +549,9 @@ def verdicts(
 # ---- from a sweep folder ------------------------------------------------------------------------
 
 
-def report(folder: str | Path, rel_tol: float = 0.02) -> dict[str, pd.DataFrame]:
+def report(
+    folder: str | Path, rel_tol: float = 0.02, max_gap: float | None = None
+) -> dict[str, pd.DataFrame]:
     """Read ``folder/results.parquet`` of a Pareto sweep and write beside it (atomically)
     ``pareto.csv`` (the tidy table), ``pareto_points.csv`` (seed means, on-front flags),
     ``pareto_pairs.csv`` (per case and pair), ``pareto_placed.csv`` (heuristic points) and
@@ -551,10 +560,10 @@ def report(folder: str | Path, rel_tol: float = 0.02) -> dict[str, pd.DataFrame]
 
     folder = Path(folder)
     table = table_from_sweep(pd.read_parquet(folder / "results.parquet"))
-    regime, pairs, placed = verdicts(table, rel_tol=rel_tol)
+    regime, pairs, placed = verdicts(table, rel_tol=rel_tol, max_gap=max_gap)
     out = {
         "pareto": table,
-        "pareto_points": mark_fronts(table),
+        "pareto_points": mark_fronts(table, max_gap),
         "pareto_pairs": pairs,
         "pareto_placed": placed,
         "pareto_verdicts": regime,
@@ -571,8 +580,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m greenopt.pareto", description=main.__doc__)
     parser.add_argument("folder", type=Path, help="output folder of a Pareto sweep")
     parser.add_argument("--rel-tol", type=float, default=0.02, help="tie tolerance (relative)")
+    parser.add_argument("--max-gap", type=float, default=None, help="leave out runs above it")
     args = parser.parse_args(argv)
-    out = report(args.folder, args.rel_tol)
+    out = report(args.folder, args.rel_tol, args.max_gap)
     with pd.option_context("display.width", 200, "display.max_columns", 40):
         for name in ("pareto_points", "pareto_verdicts", "pareto_placed"):
             print(f"== {name}\n{out[name].to_string(index=False)}\n")

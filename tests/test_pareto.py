@@ -335,3 +335,14 @@ def test_pareto_and_sensitivity_files_expand():
     sw = load_sweep(REPO / "experiments" / "pareto.toml")
     members = {json.dumps(p.spec["instance"]) for p in sw.points}
     assert len(members) == 2
+
+
+def test_runs_above_max_gap_are_left_out():
+    on = [(10, 1.0, 0.1), (6, 1.4, 0.3)]
+    off = [(12, 1.0, 0.12), (8, 1.4, 0.35), (1, 2.0, 0.01)]  # last: an unsolved outlier
+    table = hand_table({"on": on, "off": off})
+    table["mip_gap"] = [0.0, 0.0, 0.0, 0.0, 5.0]
+    _, pairs, _ = verdicts(table)
+    assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "fails"
+    _, pairs, _ = verdicts(table, max_gap=0.05)
+    assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "holds"
