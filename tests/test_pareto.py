@@ -342,7 +342,8 @@ def test_runs_above_max_gap_are_left_out():
     off = [(12, 1.0, 0.12), (8, 1.4, 0.35), (1, 2.0, 0.01)]  # last: an unsolved outlier
     table = hand_table({"on": on, "off": off})
     table["mip_gap"] = [0.0, 0.0, 0.0, 0.0, 5.0]
-    _, pairs, _ = verdicts(table)
-    assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "fails"
+    _, pairs, _ = verdicts(table)  # the outlier alone makes off's std front: no overlap
+    assert pairs.set_index(["a", "criterion"]).verdict["on", "nre_at_std"] == "undecided"
+    assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "undecided"
     _, pairs, _ = verdicts(table, max_gap=0.05)
     assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "holds"
