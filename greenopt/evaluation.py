@@ -165,3 +165,12 @@ def instance_table(members: tuple[Member, ...] = EVALUATION_SET) -> pd.DataFrame
 
 def render_table(table: pd.DataFrame) -> str:
     return table.to_csv(index=False, lineterminator="\n", float_format="%.6g")
+
+
+def member_instance(member: str) -> Instance:
+    """The generated instance of the member with id ``member``; as a sweep's generator
+    (``generator = "greenopt.evaluation:member_instance"``) it lets a file vary ``member``."""
+    by_id = {m.id: m for m in EVALUATION_SET}
+    if member not in by_id:
+        raise ValueError(f"no evaluation instance {member!r} (ids: {', '.join(by_id)})")
+    return by_id[member].generate()

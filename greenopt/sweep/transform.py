@@ -7,6 +7,8 @@ Every knob rewrites a copy of the instance; nothing else changes:
 - ``bandwidth_gbps`` (every link gets this bandwidth), ``bandwidth_scale`` (every link's bandwidth
   × factor), ``latency_ms`` (every link gets this latency);
 - ``checkpoint_gb`` (every job gets this checkpoint size), ``checkpoint_scale`` (× factor);
+- ``pue_spread`` = f: every site's PUE becomes m + f · (pue − m), m the sites' mean PUE (0: all at
+  the mean, 1: unchanged); a PUE below 1 is an error;
 - ``job_load`` = f: the job set becomes round(f · n) jobs (at least 1). f < 1 keeps a seeded
   random subset in the original order; f > 1 keeps every job and adds ⌊f⌋ − 1 full copies plus a
   seeded random subset for the fractional part, copy k of job ``j`` being named ``j~k`` (same
@@ -67,6 +69,7 @@ KNOBS: dict[str, Knob] = {
         Knob("checkpoint_gb", "checkpoint size of every job, GB", 0.0, True),
         Knob("checkpoint_scale", "factor on every job's checkpoint size", 0.0, True),
         Knob("job_load", "factor on the number of jobs (subsample / replicate)", 0.0, True),
+        Knob("pue_spread", "factor on each site's PUE deviation from the mean PUE", 0.0),
     )
 }
 
@@ -120,7 +123,23 @@ def apply_transforms(instance: Instance, changes: Mapping[str, Any], seed: int =
     if "job_load" in changes:
         jobs = scale_jobs(jobs, float(changes["job_load"]), seed)
 
-    return instance.replace(params=params, links=links, jobs=jobs)
+    sites = instance.sites
+    if "pue_spread" in changes:
+        sites = spread_pue(sites, float(changes["pue_spread"]))
+
+    return instance.replace(params=params, links=links, jobs=jobs, sites=sites)
+
+
+def spread_pue(sites: tuple, factor: float) -> tuple:
+    """Sites with PUE m + factor · (pue − m), m the mean PUE; ``ValueError`` below 1."""
+    if not sites:
+        return sites
+    mean = float(np.mean([s.pue for s in sites]))
+    out = tuple(dataclasses.replace(s, pue=mean + factor * (s.pue - mean)) for s in sites)
+    low = [f"{s.site_id} ({s.pue:.3f})" for s in out if s.pue < 1.0]
+    if low:
+        raise ValueError(f"pue_spread {factor:g} gives PUE below 1 at {', '.join(low)}")
+    return out
 
 
 def scale_jobs(jobs: tuple, factor: float, seed: int) -> tuple:
