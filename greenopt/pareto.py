@@ -80,7 +80,7 @@ TABLE_COLUMNS = (
     "slowdown_p95",
     "slowdown_std",
     "objective",
-    "mip_gap",
+    "model_gap",
     "time_limit_s",
     "mip_rel_gap",
     "forecast",
@@ -170,7 +170,7 @@ def _row(inst: Instance, result: RunResult, kind: str, weight: float) -> dict[st
         "slowdown_p95": metrics.get("slowdown_p95"),
         "slowdown_std": metrics.get("slowdown_std"),
         "objective": objective,
-        "mip_gap": metrics.get("mip_gap"),
+        "model_gap": metrics.get("model_gap"),
         "time_limit_s": settings.get("time_limit_s"),
         "mip_rel_gap": settings.get("mip_rel_gap"),
         "forecast": forecast,
@@ -255,7 +255,7 @@ def table_from_sweep(results: pd.DataFrame, front_policies=FRONT_POLICIES) -> pd
                 "slowdown_p95": r.get("slowdown_p95"),
                 "slowdown_std": r.get("slowdown_std"),
                 "objective": r.get("info.objective_recomputed", np.nan),
-                "mip_gap": r.get("mip_gap", np.nan),
+                "model_gap": r.get("model_gap", np.nan),
                 "time_limit_s": settings.get("time_limit_s"),
                 "mip_rel_gap": settings.get("mip_rel_gap"),
                 "forecast": forecast,
@@ -410,10 +410,10 @@ def place_point(x: float, y: float, front: Front, rel_tol: float = 0.02, abs_tol
 def family_points(table: pd.DataFrame, max_gap: float | None = None) -> pd.DataFrame:
     """Valid rows averaged over seeds: one row per case, family and slowdown weight (front
     families) or per case and family (points, whose policies ignore the weight: NaN). With
-    ``max_gap``, runs whose recorded ``mip_gap`` exceeds it are left out first."""
+    ``max_gap``, runs whose recorded ``model_gap`` exceeds it are left out first."""
     ok = table[table["valid"].astype(bool)].copy()
     if max_gap is not None:  # runs whose recorded gap exceeds max_gap are left out
-        ok = ok[~(ok["mip_gap"].astype(float) > max_gap)]
+        ok = ok[~(ok["model_gap"].astype(float) > max_gap)]
     keys = ["instance", "forecast_error", "kind", "family", "slowdown_weight"]
     ok["forecast_error"] = ok["forecast_error"].fillna(-1.0)  # NaN keys would be dropped
     ok.loc[ok["kind"] == "point", "slowdown_weight"] = -1.0  # points: one per family
@@ -556,7 +556,7 @@ def report(
     ``pareto.csv`` (the tidy table), ``pareto_points.csv`` (seed means, on-front flags),
     ``pareto_pairs.csv`` (per case and pair), ``pareto_placed.csv`` (heuristic points) and
     ``pareto_verdicts.csv`` (per regime); returns them by name."""
-    from greenopt.schedule import write_csv_atomic
+    from greenopt.files import write_csv_atomic
 
     folder = Path(folder)
     table = table_from_sweep(pd.read_parquet(folder / "results.parquet"))

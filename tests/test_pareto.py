@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from greenopt.compare import PolicySpec
 from greenopt.evaluation import EVALUATION_SET, member_instance
-from greenopt.io import load_instance
+from greenopt.files import load_instance
 from greenopt.optimization import ModelSettings, objective_terms
 from greenopt.pareto import (
     TABLE_COLUMNS,
@@ -256,7 +256,7 @@ def test_tiny_front_valid_and_nre_monotone_up_to_the_recorded_gaps():
     solved = []
     for i, r in runs[:3]:
         assert r.simulation.valid
-        eps = r.info["objective"] - r.info["dual_bound"]
+        eps = r.info["objective"] - r.info["model_bound"]
         assert eps >= -1e-6
         assert r.info["objective_recomputed"] == pytest.approx(r.info["objective"], rel=1e-6)
         zero = apply_transforms(i, {"slowdown_weight": 0.0})
@@ -341,7 +341,7 @@ def test_runs_above_max_gap_are_left_out():
     on = [(10, 1.0, 0.1), (6, 1.4, 0.3)]
     off = [(12, 1.0, 0.12), (8, 1.4, 0.35), (1, 2.0, 0.01)]  # last: an unsolved outlier
     table = hand_table({"on": on, "off": off})
-    table["mip_gap"] = [0.0, 0.0, 0.0, 0.0, 5.0]
+    table["model_gap"] = [0.0, 0.0, 0.0, 0.0, 5.0]
     _, pairs, _ = verdicts(table)  # the outlier alone makes off's std front: no overlap
     assert pairs.set_index(["a", "criterion"]).verdict["on", "nre_at_std"] == "undecided"
     assert pairs.set_index(["a", "criterion"]).verdict["on", "claim"] == "undecided"
