@@ -14,8 +14,8 @@ from hypothesis import strategies as st
 from pyomo.contrib.appsi.solvers import Highs
 
 from greenopt.bounds import BoundSettings, lower_bound
-from greenopt.bounds.lagrangian import job_networks, shortest_paths
 from greenopt.bounds.lp import full_sets, model_settings
+from greenopt.bounds.paths import job_networks, shortest_paths
 from greenopt.compare import PolicySpec, compare
 from greenopt.generate import generate_instance
 from greenopt.instance import Instance, Job, Link, Parameters, Site

@@ -78,7 +78,8 @@ def lower_bound(
     """A lower bound on the objective of every valid schedule of ``instance`` (whose moves are
     feasible, with the filter on). ``target`` (lagrangian): an objective a schedule reached, to aim
     the step sizes at."""
-    from greenopt.bounds.lagrangian import column_bound, lagrangian_bound
+    from greenopt.bounds.columns import column_bound
+    from greenopt.bounds.lagrangian import lagrangian_bound
     from greenopt.bounds.lp import lp_bound
 
     settings = settings or BoundSettings()
