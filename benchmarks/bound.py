@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from benchmarks.registry import append_rows
+
 COLUMNS = ["instance", "method", "lower_bound", "time_s", "peak_rss_mib", "detail"]
 
 
@@ -78,9 +80,7 @@ def main(argv: list[str] | None = None) -> None:
                 flush=True,
             )
     if rows:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        frame = pd.DataFrame(rows, columns=COLUMNS)
-        frame.to_csv(args.out, mode="a", header=not args.out.exists(), index=False)
+        append_rows(args.out, pd.DataFrame(rows, columns=COLUMNS))
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.registry import SIZES
+from benchmarks.registry import SIZES, append_rows
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -200,12 +200,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             )
     table = pd.DataFrame(rows)
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        old = pd.read_csv(args.out) if args.out.exists() else None
-        frame = table if old is None else pd.concat([old, table], ignore_index=True)
-        tmp = args.out.with_suffix(".tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(args.out)
+        append_rows(args.out, table)
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.drop(columns=["case"]).set_index(table.case).to_string(float_format="%.4g"))
     if set(table.backend) != {"pyomo", "arrays"} or "lp_objective" not in table:

@@ -4,7 +4,10 @@ real SimBench profiles at 15-minute slots, seed 0, and the policy settings each 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from greenopt.generate import generate_instance
 from greenopt.instance import Instance
@@ -68,3 +71,14 @@ POLICIES: dict[str, PolicyRun] = {
     # the same rolling policy without coarsening, for comparison
     "rolling_fine": PolicyRun("rolling", _ROLLING),
 }
+
+
+def append_rows(path: Path, table: pd.DataFrame) -> None:
+    """Append ``table`` to the CSV at ``path`` (created with its folder if missing), atomically, so
+    runs of several days stay comparable side by side; columns new to either side stay empty."""
+    from greenopt.files import write_text_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = pd.read_csv(path) if path.exists() else None
+    frame = table if old is None else pd.concat([old, table], ignore_index=True)
+    write_text_atomic(frame.to_csv(index=False), path)  # full precision: figures are compared

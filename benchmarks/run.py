@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from benchmarks.registry import POLICIES, SIZES
+from benchmarks.registry import POLICIES, SIZES, append_rows
 
 #: Columns of the CSV, in order.
 COLUMNS = [
@@ -183,9 +183,7 @@ def run_case(
         row.update(rolling_columns(info, policy.settings.time_limit_s))
         if steps_out is not None:  # every step's record, for the distributions
             frame = pd.DataFrame(info["step_records"]).assign(size=size_name, policy=policy_key)
-            old = pd.read_csv(steps_out) if steps_out.exists() else None
-            frame = frame if old is None else pd.concat([old, frame], ignore_index=True)
-            frame.to_csv(steps_out, index=False)
+            append_rows(steps_out, frame)
         row.update(param_update_cost(instance, policy.settings))
     else:
         row.update(
@@ -252,12 +250,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
             print(f"{size} {policy}: wall {row['wall_s']:.1f} s", file=sys.stderr, flush=True)
     table = pd.DataFrame(rows, columns=[*COLUMNS, "machine"])
     if args.out is not None:
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        old = pd.read_csv(args.out) if args.out.exists() else None
-        frame = table if old is None else pd.concat([old, table], ignore_index=True)
-        tmp = args.out.with_suffix(".tmp")
-        frame.to_csv(tmp, index=False)
-        tmp.replace(args.out)
+        append_rows(args.out, table)
     print(format_table(table))
     return table
 
