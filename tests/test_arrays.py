@@ -29,7 +29,7 @@ from greenopt.optimization import (
 from greenopt.optimization.array_solution import read_plan_vector, start_vector
 from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.highs import ArraySolver, window_highs
-from greenopt.optimization.model import build_model, model_size
+from greenopt.optimization.model import build_model, deadline_slot, model_size
 from greenopt.optimization.solution import (
     builder_from_schedule,
     read_plan,
@@ -397,3 +397,31 @@ def test_lp_relaxation_and_an_infeasible_model_through_the_arrays_path():
     solver.load(arrays)
     with pytest.raises(OptimizationError, match="infeasible"):
         solver.solve(5.0, warm_start=False)
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+def test_deadlines_in_and_right_after_the_entry_period_equal_the_pyomo_model(delay_term):
+    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc. Deadline
+    # period k and entry slot e of each job: "next" k = e + 1 = 1 (the bound before k reads
+    # cum[j, e]); "late" enters at slot 1 with k = 2 = e + 1; "same" is ready at 0.5 h with its
+    # deadline 0.8 h in its entry period (k = e = 0: the end-of-period bound reads cum[j, e]).
+    inst = ideal_instance(
+        {"A": [0, 2, 0, 2], "B": [2, 0, 2, 0]},
+        [
+            job("next", checkpoint_gb=360, deadline_h=1.5),
+            job("late", checkpoint_gb=360, arrival_h=1.0, deadline_h=2.5),
+            job("same", checkpoint_gb=360, arrival_h=0.5, deadline_h=0.8),
+        ],
+        [("A", "B", 8.0)],
+    )
+    sets = check(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        candidate_sites=0,
+        departure_every=1,
+        feasibility_filter=False,
+        delay_term=delay_term,
+    )
+    entry = {j: sets.entry[j].slot for j in sets.jobs}
+    assert [(entry[j], deadline_slot(sets, j)) for j in sets.jobs] == [(0, 1), (1, 2), (0, 0)]
