@@ -17,6 +17,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 
 from greenopt.feasibility import migration_time_s
 from greenopt.forecast import make_forecaster
+from greenopt.instance import Site
 from greenopt.io import load_instance
 from greenopt.network import Network
 from greenopt.optimization import (
@@ -400,19 +401,25 @@ def test_lp_relaxation_and_an_infeasible_model_through_the_arrays_path():
 
 
 @pytest.mark.parametrize("delay_term", ["flow", "exact"])
-def test_deadlines_in_and_right_after_the_entry_period_equal_the_pyomo_model(delay_term):
-    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc. Deadline
-    # period k and entry slot e of each job: "next" k = e + 1 = 1 (the bound before k reads
-    # cum[j, e]); "late" enters at slot 1 with k = 2 = e + 1; "same" is ready at 0.5 h with its
-    # deadline 0.8 h in its entry period (k = e = 0: the end-of-period bound reads cum[j, e]).
+def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_model(delay_term):
+    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc; pue and
+    # idle power away from 1 and 0 (the random instances have neither). Deadline period k and entry
+    # slot e of each job: "next" k = e + 1 = 1 (the bound before k reads cum[j, e]); "late" enters
+    # at slot 1 with k = 2 = e + 1; "same" is ready at 0.5 h with its deadline 0.8 h in its entry
+    # period (k = e = 0: the end-of-period bound reads cum[j, e]).
+    sites = [
+        Site("A", gpus=4, renewable_kw=1.0, profile="pA", pue=1.25, idle_kw=0.5),
+        Site("B", gpus=4, renewable_kw=1.0, profile="pB", pue=1.5, idle_kw=0.2),
+    ]
     inst = ideal_instance(
-        {"A": [0, 2, 0, 2], "B": [2, 0, 2, 0]},
+        sites,
         [
             job("next", checkpoint_gb=360, deadline_h=1.5),
             job("late", checkpoint_gb=360, arrival_h=1.0, deadline_h=2.5),
             job("same", checkpoint_gb=360, arrival_h=0.5, deadline_h=0.8),
         ],
         [("A", "B", 8.0)],
+        profiles={"pA": [0, 2, 0, 2], "pB": [2, 0, 2, 0]},
     )
     sets = check(
         inst,
