@@ -402,8 +402,9 @@ def test_lp_relaxation_and_an_infeasible_model_through_the_arrays_path():
 
 @pytest.mark.parametrize("delay_term", ["flow", "exact"])
 def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_model(delay_term):
-    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc; pue and
-    # idle power away from 1 and 0 (the random instances have neither). Deadline period k and entry
+    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc; pue, idle
+    # power, slowdown_weight and deadline_price away from the values of the other windows (1, 0,
+    # the default 1 and 100), so the model must read each. Deadline period k and entry
     # slot e of each job: "next" k = e + 1 = 1 (the bound before k reads cum[j, e]); "late" enters
     # at slot 1 with k = 2 = e + 1; "same" is ready at 0.5 h with its deadline 0.8 h in its entry
     # period (k = e = 0: the end-of-period bound reads cum[j, e]).
@@ -420,6 +421,7 @@ def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_m
         ],
         [("A", "B", 8.0)],
         profiles={"pA": [0, 2, 0, 2], "pB": [2, 0, 2, 0]},
+        slowdown_weight=0.3,
     )
     sets = check(
         inst,
@@ -429,6 +431,7 @@ def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_m
         departure_every=1,
         feasibility_filter=False,
         delay_term=delay_term,
+        deadline_price=7.0,
     )
     entry = {j: sets.entry[j].slot for j in sets.jobs}
     assert [(entry[j], deadline_slot(sets, j)) for j in sets.jobs] == [(0, 1), (1, 2), (0, 0)]
