@@ -18,6 +18,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from greenopt.feasibility import migration_time_s
 from greenopt.files import load_instance
 from greenopt.forecast import make_forecaster
+from greenopt.instance import Site
 from greenopt.network import Network
 from greenopt.optimization import (
     JobState,
@@ -29,7 +30,7 @@ from greenopt.optimization import (
 from greenopt.optimization.array_solution import read_plan_vector, start_vector
 from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.highs import ArraySolver, window_highs
-from greenopt.optimization.model import build_model, model_size
+from greenopt.optimization.model import build_model, deadline_slot, model_size
 from greenopt.optimization.solution import (
     builder_from_schedule,
     read_plan,
@@ -397,3 +398,40 @@ def test_lp_relaxation_and_an_infeasible_model_through_the_arrays_path():
     solver.load(arrays)
     with pytest.raises(OptimizationError, match="infeasible"):
         solver.solve(5.0, warm_start=False)
+
+
+@pytest.mark.parametrize("delay_term", ["flow", "exact"])
+def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_model(delay_term):
+    # Δ = 1 h, A–B at 8 Gbps (360 GB: 0.1 h a move), no filter so every move is an arc; pue, idle
+    # power, slowdown_weight and deadline_price away from the values of the other windows (1, 0,
+    # the default 1 and 100), so the model must read each. Deadline period k and entry
+    # slot e of each job: "next" k = e + 1 = 1 (the bound before k reads cum[j, e]); "late" enters
+    # at slot 1 with k = 2 = e + 1; "same" is ready at 0.5 h with its deadline 0.8 h in its entry
+    # period (k = e = 0: the end-of-period bound reads cum[j, e]).
+    sites = [
+        Site("A", gpus=4, renewable_kw=1.0, profile="pA", pue=1.25, idle_kw=0.5),
+        Site("B", gpus=4, renewable_kw=1.0, profile="pB", pue=1.5, idle_kw=0.2),
+    ]
+    inst = ideal_instance(
+        sites,
+        [
+            job("next", checkpoint_gb=360, deadline_h=1.5),
+            job("late", checkpoint_gb=360, arrival_h=1.0, deadline_h=2.5),
+            job("same", checkpoint_gb=360, arrival_h=0.5, deadline_h=0.8),
+        ],
+        [("A", "B", 8.0)],
+        profiles={"pA": [0, 2, 0, 2], "pB": [2, 0, 2, 0]},
+        slowdown_weight=0.3,
+    )
+    sets = check(
+        inst,
+        WindowState.initial(inst),
+        inst.n_slots,
+        candidate_sites=0,
+        departure_every=1,
+        feasibility_filter=False,
+        delay_term=delay_term,
+        deadline_price=7.0,
+    )
+    entry = {j: sets.entry[j].slot for j in sets.jobs}
+    assert [(entry[j], deadline_slot(sets, j)) for j in sets.jobs] == [(0, 1), (1, 2), (0, 0)]

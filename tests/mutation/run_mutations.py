@@ -1,8 +1,11 @@
 """Mutation check of the scheduling MILP: do the model tests notice when the model is broken?
 
 Copies the package and its tests to a scratch folder, then, one at a time, deletes or flips each
-constraint family of ``build_model`` and each modelling setting (a text substitution in the
-copy), runs the model tests there and records whether they failed. Prints a table
+constraint family and each modelling setting (a text substitution in the copy), runs the model
+tests there and records whether they failed. Both backends are covered: every mutation of the
+Pyomo model (``model.py``) has its counterpart in the arrays backend (``arrays.py``, the
+default); the tests include ``test_arrays.py``, which holds the arrays equal to Pyomo's standard
+form of ``build_model``. Prints a table
 mutation → caught / MISSED and exits 1 if a mutation was missed (or the unmutated copy fails).
 
     .venv/bin/python tests/mutation/run_mutations.py            # every mutation
@@ -29,9 +32,18 @@ MODEL = "greenopt/optimization/model.py"
 SETS = "greenopt/optimization/sets.py"
 OBJECTIVE = "greenopt/optimization/objective.py"
 SOLVE = "greenopt/optimization/solve.py"
+ARRAYS = "greenopt/optimization/arrays.py"
 
-#: the model tests, fast selection (the slow ones add minutes and catch nothing more)
-TESTS = ["tests/test_model_families.py", "tests/test_milp.py", "tests/test_rolling.py"]
+#: the model tests, fast selection (the slow ones add minutes and catch nothing more). The
+#: behaviour tests solve with the default backend, arrays; a model.py mutation must make the
+#: equality test (test_arrays.py: arrays == Pyomo's standard form of build_model) or a test that
+#: builds the Pyomo model fail. test_arrays.py runs first: with -x it stops most mutants soonest.
+TESTS = [
+    "tests/test_arrays.py",
+    "tests/test_model_families.py",
+    "tests/test_milp.py",
+    "tests/test_rolling.py",
+]
 MARKERS = "not slow"
 
 
@@ -46,6 +58,12 @@ class Mutation:
 def drop_family(call: str) -> Mutation:
     line = f"    {call}(m, sets"
     return Mutation(f"build_model without {call}", MODEL, line, line.replace(call, f"# {call}"))
+
+
+def drop_array_family(call: str) -> Mutation:
+    """``call`` (a family function's call with its arguments) deleted from build_arrays."""
+    line = f"        {call},\n"
+    return Mutation(f"arrays: build_arrays without {call.split('(')[0]}", ARRAYS, line, "")
 
 
 MUTATIONS = [
@@ -118,6 +136,18 @@ MUTATIONS = [
         MODEL,
         "    bounds = [m.rem[j] - cum(before) - max(0.0, deadline - start) + late]",
         "    bounds = [m.rem[j] - cum(before) - max(0.0, deadline - start)]",
+    ),
+    Mutation(
+        "deadline: work before the deadline's period not counted from the entry period on",
+        MODEL,
+        "return m.cum[j, t] if t >= entry.slot else 0.0",
+        "return m.cum[j, t] if t > entry.slot else 0.0",
+    ),
+    Mutation(
+        "run in the entry slot not capped by its usable share",
+        MODEL,
+        "return (0.0, e.usable if (s, t) == (e.site, e.slot) else 1.0)",
+        "return (0.0, 1.0)",
     ),
     Mutation(
         "link capacity: transfers in flight at the window start take no share",
@@ -226,6 +256,156 @@ MUTATIONS = [
         "sum(m.cum[j, t] for t in sets.slots(j))",
     ),
 ]
+
+# The arrays backend (arrays.py), the default: the counterpart of each model.py mutation above.
+ARRAY_MUTATIONS = [
+    # ---- constraint families: each family call of build_arrays deleted ---------------------
+    *(
+        drop_array_family(call)
+        for call in (
+            "flow_conservation(sets, ix, arcs, par)",
+            "departure_after_arrival(sets, ix, arcs)",
+            "run_limits(sets, ix, arcs)",
+            "gpu_capacity(sets, ix)",
+            "link_capacity(sets, ix)",
+            "work(sets, ix)",
+            "grid_energy(sets, ix, par)",
+            "*completion(sets, ix, par)",
+            "deadlines(sets, ix, par)",
+        )
+    ),
+    # ---- constraint families: parts flipped or left out ---------------------------------------
+    Mutation(
+        "arrays: flow: arrivals and departures swapped",
+        ARRAYS,
+        "(out_rows, out_cols, 1.0),\n            (in_rows, in_cols, -1.0),",
+        "(out_rows, out_cols, -1.0),\n            (in_rows, in_cols, 1.0),",
+    ),
+    Mutation(
+        "arrays: run_limit: computing allowed before a checkpoint arrives",
+        ARRAYS,
+        '(i, ix.offset["loc"] + i, -1.0), (rows, cols, vals)]',
+        '(i, ix.offset["loc"] + i, -1.0)]',
+    ),
+    Mutation(
+        "arrays: gpu_capacity: ≤ flipped to ≥",
+        ARRAYS,
+        "        np.full(binding.size, -INF),\n        site_gpus[binding // ix.n_periods],",
+        "        site_gpus[binding // ix.n_periods],\n        np.full(binding.size, INF),",
+    ),
+    Mutation(
+        "arrays: link_capacity: capacity doubled",
+        ARRAYS,
+        "            float(cap[li, t : t + length(t)].sum())",
+        "            2 * float(cap[li, t : t + length(t)].sum())",
+    ),
+    Mutation(
+        "arrays: grid energy: idle power left out",
+        ARRAYS,
+        "np.repeat(idle, ix.n_periods) - par.R.reshape(n)",
+        "-par.R.reshape(n)",
+    ),
+    Mutation(
+        "arrays: grid energy: PUE left out",
+        ARRAYS,
+        "coef = pue[ix.jst_site] * power[ix.jst_job]",
+        "coef = power[ix.jst_job]",
+    ),
+    Mutation(
+        "arrays: completion: done_monotone left out",
+        ARRAYS,
+        "return [needs_work, monotone]",
+        "return [needs_work]",
+    ),
+    Mutation(
+        "arrays: deadline: the end-of-period bound left out",
+        ARRAYS,
+        "        if k < sets.t_end:\n            row = len(lower)",
+        "        if False:\n            row = len(lower)",
+    ),
+    Mutation(
+        "arrays: deadline: a checkpoint arriving in the deadline period not charged",
+        ARRAYS,
+        'ix.offset["mig"] + np.array(xs, int), -np.array(late)))',
+        'ix.offset["mig"] + np.array(xs, int), 0 * np.array(late)))',
+    ),
+    Mutation(
+        "arrays: deadline: work of the period before the deadline's not counted after entry",
+        ARRAYS,
+        "if before >= entry.slot:",
+        "if before > entry.slot:",
+    ),
+    Mutation(
+        "arrays: deadline: work of the deadline's period not counted in the entry period",
+        ARRAYS,
+        "if k >= entry.slot:",
+        "if k > entry.slot:",
+    ),
+    # ---- column bounds --------------------------------------------------------------------------
+    Mutation(
+        "arrays: run in the entry slot not capped by its usable share",
+        ARRAYS,
+        '    upper[ix.offset["run"] + at_entry] = first\n',
+        "",
+    ),
+    # ---- objective terms ----------------------------------------------------------------------
+    Mutation(
+        "arrays: objective without migration energy",
+        ARRAYS,
+        '    c[ix.columns("mig")] = arcs["energy"]\n',
+        "",
+    ),
+    Mutation(
+        "arrays: objective: slowdown_weight ignored (1)",
+        ARRAYS,
+        "weight, n_t = inst.params.slowdown_weight, ix.lengths",
+        "weight, n_t = 1.0, ix.lengths",
+    ),
+    Mutation(
+        "arrays: objective without the terminal price",
+        ARRAYS,
+        "    np.add.at(c, last, -prices)\n    constant += float(np.sum(prices * par.rem))\n",
+        "",
+    ),
+    Mutation(
+        "arrays: deadline_price ignored (fixed at its default 100)",
+        ARRAYS,
+        'c[ix.columns("miss")] = settings.deadline_price',
+        'c[ix.columns("miss")] = 100.0',
+    ),
+    Mutation(
+        "arrays: delay_term ignored (always the flow term)",
+        ARRAYS,
+        '    if settings.delay_term == "exact":\n        c[ix.columns("done")] = per_period',
+        '    if False:\n        c[ix.columns("done")] = per_period',
+    ),
+    # ---- coarse periods -----------------------------------------------------------------------
+    Mutation(
+        "arrays: coarse periods: energy not weighted by period length",
+        ARRAYS,
+        'c[ix.columns("g")] = np.tile(dt * n_t, ix.n_sites)',
+        'c[ix.columns("g")] = np.full(ix.n_sites * ix.n_periods, dt)',
+    ),
+    Mutation(
+        "arrays: coarse periods: work not weighted by period length",
+        ARRAYS,
+        "hours = sets.instance.dt_h * ix.lengths[ix.jst_period]",
+        "hours = sets.instance.dt_h",
+    ),
+    Mutation(
+        "arrays: coarse periods: renewables of the first slot, not the period mean",
+        ARRAYS,
+        "[R[s, t : t + grid.length(t)].mean() for t in grid.starts]",
+        "[R[s, t] for t in grid.starts]",
+    ),
+    Mutation(
+        "arrays: coarse periods: flow delay not weighted by period length",
+        ARRAYS,
+        'c[ix.columns("cum")] = per_period',
+        'c[ix.columns("cum")] = -weight * scale[ix.jt_job]',
+    ),
+]
+MUTATIONS += ARRAY_MUTATIONS
 
 
 def scratch_copy(target: Path) -> None:
