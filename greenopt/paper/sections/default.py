@@ -233,8 +233,9 @@ def milp_filter_note(frame: pd.DataFrame) -> str:
         "(with the filter) and "
         f"{pct(float(b['model_gap']), 2)} (without; "
         f"{fmt(float(b['info.n_binaries']))} binaries against {fmt(float(a['info.n_binaries']))}). "
-        "Without the filter the model keeps every move of the filtered one and adds the rest, so "
-        "its optimum cannot be higher: "
+        "Without the filter the model holds more moves; the two restricted models are not "
+        "nested exactly (each also holds the moves of its own warm start), so a lower optimum "
+        "without the filter is observed here, not guaranteed: "
     )
     word = compare_word(float(b[obj]), float(a[obj]), 0.0)
     text += (
@@ -285,7 +286,9 @@ def why_default(ctx: Context, inst: Instance, dec: pd.DataFrame, reasons: pd.Dat
     )
     text.append(
         "The MILPs weigh slowdown against energy at the instance's slowdown weight "
-        f"({fmt(inst.params.slowdown_weight)} kWh per unit of slowdown per job; Section 6.4)."
+        f"w = {fmt(inst.params.slowdown_weight)}: the flow delay term charges w kWh per hour of "
+        "delay times the job's work left over its work_h, so delaying a job at its start costs "
+        "about w·work_h per unit of slowdown it adds, less later (Section 6.4)."
     )
     ctx.facts.update(
         eg_transit=float(eg["transit_h"]),
