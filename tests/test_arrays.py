@@ -26,6 +26,7 @@ from greenopt.optimization import (
     OptimizationError,
     WindowState,
     build_sets,
+    solve_window,
 )
 from greenopt.optimization.array_solution import read_plan_vector, start_vector
 from greenopt.optimization.arrays import ModelArrays, build_arrays
@@ -435,3 +436,22 @@ def test_deadlines_next_to_the_entry_period_and_site_overheads_equal_the_pyomo_m
     )
     entry = {j: sets.entry[j].slot for j in sets.jobs}
     assert [(entry[j], deadline_slot(sets, j)) for j in sets.jobs] == [(0, 1), (1, 2), (0, 0)]
+
+
+def test_runs_with_another_thread_count_in_one_process_still_solve():
+    """HiGHS sizes its thread pool at the first run of a process and failed a later run asking for
+    another size ("HiGHS stopped with unknown", so a rolling step fell back): both backends and the
+    LP bound, one after the other with 2, 1 and 2 threads, each solve to the same optimum."""
+    from greenopt.bounds import BoundSettings, lower_bound
+
+    inst = ideal_instance({"A": [1.0, 0.0, 2.0], "B": [0.0, 2.0, 0.0]}, [job(work_h=1.0)])
+    objectives = []
+    for threads, backend in ((2, "arrays"), (1, "pyomo"), (2, "pyomo"), (1, "arrays")):
+        settings = ModelSettings(candidate_sites=0, departure_every=1, mip_rel_gap=0.0,
+                                 threads=threads, backend=backend)  # fmt: skip
+        objectives.append(
+            solve_window(inst, WindowState.initial(inst), 3, settings).report.objective
+        )
+        bound = lower_bound(inst, BoundSettings(method="lp", threads=3 - threads))
+        assert bound.lower_bound is not None and bound.lower_bound <= objectives[-1] + 1e-6
+    assert objectives == pytest.approx([objectives[0]] * 4)

@@ -19,6 +19,8 @@ from greenopt.bounds.lagrangian import (
     unpack,
 )
 from greenopt.instance import Instance
+from greenopt.optimization.highs import new_highs
+from greenopt.optimization.highs_watch import watch_highs
 
 
 class ColumnMaster:
@@ -30,14 +32,11 @@ class ColumnMaster:
     relaxation without link rows."""
 
     def __init__(self, pb: Problem, threads: int, seed: int):
-        from greenopt.bounds.lp import quiet_highs
-
         net, dt = pb.net, pb.net.dt
         S, T, J = pb.renewable.shape[0], net.T, len(net.jobs)
         self.pb, self.S, self.T, self.J = pb, S, T, J
-        h = quiet_highs()
+        h = new_highs(threads)
         options = {
-            "threads": threads,
             "random_seed": seed,
             "solver": "simplex",
             "presolve": "off",
@@ -159,7 +158,8 @@ class ColumnMaster:
     def solve(self, time_limit_s: float) -> tuple[float | None, Multipliers | None]:
         """Re-solve (warm); the master's value and its duals as multipliers (None: no duals)."""
         self.h.setOptionValue("time_limit", float(max(time_limit_s, 0.05)))
-        self.h.run()
+        with watch_highs(self.h, None):  # a signal stops HiGHS, then raises (highs_watch)
+            self.h.run()
         solution = self.h.getSolution()
         if not solution.dual_valid:
             return None, None

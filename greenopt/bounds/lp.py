@@ -24,8 +24,6 @@ path can replace that one function.
 
 from __future__ import annotations
 
-import os
-import sys
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +35,7 @@ from pyomo.repn.plugins.standard_form import LinearStandardFormCompiler
 from scipy import sparse
 
 from greenopt.instance import Instance
+from greenopt.optimization.highs import new_highs
 from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model
 from greenopt.optimization.sets import WindowSets, WindowState, build_sets
@@ -141,27 +140,11 @@ def dual_objective(arrays: LpArrays, row_dual: np.ndarray) -> float:
     return float(rows.sum() + cols.sum() + arrays.offset)
 
 
-def quiet_highs() -> highspy.Highs:
-    """A HiGHS instance without the banner HiGHS prints to the process' stdout on creation."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as null:
-            os.dup2(null.fileno(), 1)
-            h = highspy.Highs()
-            h.setOptionValue("output_flag", False)
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-    return h
-
-
 def solve_lp(
     arrays: LpArrays, algorithm: str, time_limit_s: float, threads: int, seed: int, log: bool
 ) -> dict[str, Any]:
     """Run HiGHS on the arrays; return the valid bound (:func:`dual_objective`) and its figures."""
-    h = quiet_highs() if not log else highspy.Highs()
-    h.setOptionValue("output_flag", log)
+    h = new_highs(threads, log)
     h.setOptionValue("log_to_console", log)
     lp = highspy.HighsLp()
     lp.num_col_, lp.num_row_ = len(arrays.c), len(arrays.row_lower)

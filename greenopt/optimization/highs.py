@@ -6,6 +6,8 @@ and read back as a column vector (:class:`ArraySolver`, the counterpart of
 from __future__ import annotations
 
 import math
+import os
+import sys
 import time
 from typing import TYPE_CHECKING
 
@@ -36,15 +38,48 @@ TERMINATION = {
 }
 
 
+#: The thread count of the process' HiGHS thread pool (None: no run yet).
+_pool_threads: int | None = None
+
+
+def use_threads(threads: int) -> None:
+    """Make the next HiGHS run in this process able to use ``threads`` threads. HiGHS sizes one
+    thread pool per process at its first run and fails a later run that asks for another size
+    (status "unknown", no solution), so the pool is reset whenever the count changes."""
+    global _pool_threads
+    if _pool_threads is not None and threads != _pool_threads:
+        highspy.Highs.resetGlobalScheduler(True)
+    _pool_threads = threads
+
+
+def new_highs(threads: int, log: bool = False) -> highspy.Highs:
+    """A HiGHS instance for runs on ``threads`` threads (:func:`use_threads`), silent unless
+    ``log``: without the banner HiGHS prints to the process' stdout on creation, which would mix
+    with a command's own output."""
+    use_threads(threads)
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as null:
+            if not log:
+                os.dup2(null.fileno(), 1)
+            highs = highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    highs.setOptionValue("output_flag", log)
+    highs.setOptionValue("threads", threads)
+    return highs
+
+
 def highs_model(
     arrays: ModelArrays, integral: bool = True, options: dict | None = None
 ) -> highspy.Highs:
-    """A quiet HiGHS instance holding the model (an LP relaxation if not ``integral``), with
-    ``options`` set. HiGHS fixes its thread pool at the first run in a process: a later run asking
-    for another ``threads`` fails, so give every instance the same ``threads``."""
-    highs = highspy.Highs()
-    highs.setOptionValue("output_flag", False)
-    for name, value in (options or {}).items():
+    """A quiet HiGHS instance (:func:`new_highs`, ``threads`` from ``options``, default 1)
+    holding the model (an LP relaxation if not ``integral``), with ``options`` set."""
+    options = dict(options or {})
+    highs = new_highs(int(options.pop("threads", 1)))
+    for name, value in options.items():
         highs.setOptionValue(name, value)
     A = arrays.A
     integrality = arrays.integrality if integral else np.zeros_like(arrays.integrality)
@@ -161,6 +196,7 @@ class ArraySolver:
                 highs.setSolution(columns.size, columns, self.start[columns].astype(float))
         started = time.perf_counter()
         # a signal in here stops HiGHS through its callbacks, then raises (highs_watch)
+        use_threads(self.settings.threads)
         with watch_highs(highs):
             highs.run()
         solve_s = time.perf_counter() - started

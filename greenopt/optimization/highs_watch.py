@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from greenopt import interrupt, progress
@@ -35,7 +35,7 @@ def mip_status(incumbent: float, bound: float, gap: float) -> str:
 class HighsWatch:
     """Callbacks for one HiGHS run: interrupt polling and (throttled) progress."""
 
-    def __init__(self, task: progress.Task):
+    def __init__(self, task: progress.Task | None):
         self.task = task
         self.last_update = -math.inf
 
@@ -47,7 +47,7 @@ class HighsWatch:
     def poll_lp(self, event: Any) -> None:
         """Simplex / interior point (the root LP of a MIP): poll, report the iterations."""
         self.poll(event)
-        if self._due():
+        if self.task is not None and self._due():
             out = event.data_out
             iterations = max(out.simplex_iteration_count, 0) + max(out.ipm_iteration_count, 0)
             shown = f", {iterations} iterations" if iterations else ""
@@ -56,7 +56,7 @@ class HighsWatch:
     def poll_mip(self, event: Any) -> None:
         """Branch and bound: poll, report incumbent, dual bound and gap."""
         self.poll(event)
-        if self._due():
+        if self.task is not None and self._due():
             out = event.data_out
             self.task.update(
                 status=mip_status(out.mip_primal_bound, out.mip_dual_bound, out.mip_gap)
@@ -71,11 +71,13 @@ class HighsWatch:
 
 
 @contextmanager
-def watch_highs(highs: Any, description: str = "HiGHS") -> Iterator[HighsWatch]:
+def watch_highs(highs: Any, description: str | None = "HiGHS") -> Iterator[HighsWatch]:
     """Watch the runs of ``highs`` (a ``highspy.Highs``) in the block. A signal received in the
     block stops HiGHS instead of raising inside it; the block then ends by raising the interrupt
-    (see :func:`greenopt.interrupt.deferred`)."""
-    with progress.task(description) as task, interrupt.deferred():
+    (see :func:`greenopt.interrupt.deferred`). ``description`` None: no progress task (for many
+    short runs inside a task of their own)."""
+    opened = progress.task(description) if description is not None else nullcontext()
+    with opened as task, interrupt.deferred():
         watch = HighsWatch(task)
         hooks = [
             (highs.cbSimplexInterrupt, watch.poll_lp),

@@ -23,7 +23,7 @@ from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.optimization.array_solution import choose_start_vector, read_plan_vector
 from greenopt.optimization.arrays import build_arrays
-from greenopt.optimization.highs import ArraySolver
+from greenopt.optimization.highs import ArraySolver, use_threads
 from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
@@ -105,6 +105,7 @@ class IntegerStartHighs(Highs):
             )
 
     def _solve(self, timer):
+        use_threads(int(self.highs_options.get("threads", 1)))
         # a signal in here stops HiGHS through its callbacks, then raises (highs_watch)
         with watch_highs(self._solver_model):
             return super()._solve(timer)

@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from greenopt import interrupt
+from greenopt.progress import hms
 from greenopt.sweep import results
 from greenopt.sweep.config import Sweep, import_object, make_any_policy
 from greenopt.sweep.transform import apply_transforms
@@ -351,7 +352,7 @@ class SweepProgress:
 
     def eta_text(self) -> str:
         eta = self.eta_s()
-        return "estimating…" if eta is None else _hms(eta)
+        return "estimating…" if eta is None else hms(eta)
 
     def update(self, status: str, note: str = "", key: str | None = None) -> None:
         if status == "failed":
@@ -373,7 +374,7 @@ class SweepProgress:
     def line(self, note: str = "") -> None:
         text = (
             f"[sweep {self.name}] {self.done + self.failed}/{self.total} runs: {self._status()}, "
-            f"elapsed {_hms(self.clock() - self.start)}, ETA {self.eta_text()}"
+            f"elapsed {hms(self.clock() - self.start)}, ETA {self.eta_text()}"
         )
         with self._lock:
             self._last = self.clock()
@@ -381,11 +382,6 @@ class SweepProgress:
                 self._bar.console.print(text)
             else:
                 print(text + (f" | {note}" if note else ""), file=self.stream, flush=True)
-
-
-def _hms(seconds: float) -> str:
-    s = int(round(seconds))
-    return f"{s // 3600}:{s // 60 % 60:02d}:{s % 60:02d}"
 
 
 # ---- the driver -----------------------------------------------------------------------------
