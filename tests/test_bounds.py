@@ -313,6 +313,7 @@ def test_sweep_points_carry_the_bound():
     for r in rows:
         assert r["bound_ratio"] == pytest.approx(r["objective"] / lower)
         assert r["bound_ratio"] >= 1 - 1e-9 and r["bound_method"] == "lp"
+        assert r["bound_time_s"] > 0 and json.loads(r["bound_settings"])["method"] == "auto"
     plain = parse_sweep(tomllib.loads(text.replace("bound = true", "")), name="b")
     assert "lower_bound" not in run_point(plain.points[0].spec)
     assert [p.key for p in plain.points] == [p.key for p in sweep.points]

@@ -95,7 +95,9 @@ def _instance_bound(instance_key: str, instance: Any) -> Any:
 
 
 def point_bound(spec: dict[str, Any], instance: Any, result: Any) -> dict[str, Any]:
-    """``objective`` (the common score), ``lower_bound``, ``bound_ratio``, ``bound_method``."""
+    """``objective`` (the common score), ``lower_bound``, ``bound_ratio``, ``bound_method``, and
+    how the bound was obtained: ``bound_time_s`` and ``bound_settings`` (JSON; a bound stopped
+    by its time limit may differ between workers under different load, so it is recorded)."""
     from greenopt.compare import bound_columns
     from greenopt.optimization import ModelSettings, schedule_objective
 
@@ -108,7 +110,12 @@ def point_bound(spec: dict[str, Any], instance: Any, result: Any) -> dict[str, A
         objective = schedule_objective(
             instance, result.schedule, result.simulation, ModelSettings()
         )
-    return {"objective": objective, **bound_columns(objective, lower)}
+    return {
+        "objective": objective,
+        **bound_columns(objective, lower),
+        "bound_time_s": lower.time_s,
+        "bound_settings": json.dumps(lower.settings, sort_keys=True, default=str),
+    }
 
 
 def run_point(spec: dict[str, Any]) -> dict[str, Any]:
