@@ -126,6 +126,7 @@ def deferred() -> Iterator[None]:
         and signal.getsignal(signal.SIGINT) is signal.default_int_handler
     ):
         borrowed = signal.signal(signal.SIGINT, _handle)
+    requested = None  # Python use: the flag ends with the block, even if the block raises
     _deferring += 1
     try:
         yield
@@ -133,12 +134,13 @@ def deferred() -> Iterator[None]:
         _deferring -= 1
         if borrowed is not None:
             signal.signal(signal.SIGINT, borrowed)
-    if _requested is not None:
-        if borrowed is not None:
-            _requested = None
+            requested, _requested = _requested, None
             while _silenced:
                 _silenced.pop().removeFilter(_not_interrupted)
+    if borrowed is not None:
+        if requested is not None:
             raise KeyboardInterrupt
+    elif _requested is not None:
         raise Interrupted(_requested)
 
 

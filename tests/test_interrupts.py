@@ -274,6 +274,21 @@ def test_deferred_block_raises_at_its_end():
         signal.signal(signal.SIGINT, previous)
 
 
+def test_a_deferred_block_that_raises_leaves_no_interrupt_behind():
+    """Outside the command line, a block that fails after a Ctrl-C raises its own error, and the
+    request ends with it: the next HiGHS run of the session is not stopped at once."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(ValueError), interrupt.deferred():
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)
+            raise ValueError("the block failed")
+        assert interrupt.requested() is None
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 # ---- progress -----------------------------------------------------------------------------------
 
 
