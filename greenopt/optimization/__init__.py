@@ -7,17 +7,11 @@ the model's objective.
 """
 
 from greenopt.optimization.objective import objective_terms, schedule_objective, terminal_prices
-from greenopt.optimization.sets import (
-    Arc,
-    JobState,
-    OptimizationError,
-    WindowSets,
-    WindowState,
-    build_sets,
-)
+from greenopt.optimization.sets import Arc, OptimizationError, WindowSets, build_sets
 from greenopt.optimization.settings import ModelSettings
 from greenopt.optimization.solution import WindowPlan, apply_plan, read_plan, set_start
 from greenopt.optimization.solve import Budget, ModelSolver, SolveReport, WindowResult, solve_window
+from greenopt.state import JobState, WindowState
 
 __all__ = [
     "Arc",

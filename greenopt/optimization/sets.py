@@ -23,7 +23,6 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
@@ -43,51 +42,11 @@ from greenopt.schedule import (
     transfer_volume_by_slot,
     usable_fraction,
 )
-
-JobStatus = Literal["pending", "at_site", "in_flight", "finished"]
+from greenopt.state import WindowState
 
 
 class OptimizationError(RuntimeError):
     """The model could not be built or solved to a usable schedule."""
-
-
-@dataclass(frozen=True)
-class JobState:
-    """Where a job stands at the start of a window.
-
-    ``site``: where it lies (``at_site``), will lie after arrival (``pending``: its origin) or is
-    heading (``in_flight``). ``ready_h``: the moment it (re)appears at ``site`` — its arrival_h, its
-    checkpoint's arrival moment, or (``at_site``) its last arrival, ≤ t0·Δ; the earliest moment it
-    may compute there or depart again. In flight, ``src``/``depart_slot``/``transfer_s`` describe
-    the transfer under way (its link usage inside the window is committed).
-    """
-
-    status: JobStatus
-    site: int = -1
-    ready_h: float = 0.0
-    remaining_h: float = 0.0
-    src: int = -1
-    depart_slot: int = -1
-    transfer_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class WindowState:
-    """State of every job (in instance order) at the start of slot ``t0``."""
-
-    t0: int
-    jobs: tuple[JobState, ...]
-
-    @classmethod
-    def initial(cls, instance: Instance) -> WindowState:
-        """Slot 0: every job pending at its origin with all its work left."""
-        return cls(
-            0,
-            tuple(
-                JobState("pending", instance.site_index[j.origin], j.arrival_h, j.work_h)
-                for j in instance.jobs
-            ),
-        )
 
 
 class WindowHours:

@@ -16,21 +16,20 @@ from greenopt.network import Network
 from greenopt.optimization import (
     Budget,
     OptimizationError,
-    WindowState,
     apply_plan,
     objective_terms,
     solve_window,
 )
 from greenopt.optimization.sets import make_arc
 from greenopt.optimization.settings import ModelSettings
-from greenopt.optimization.solution import builder_from_schedule
-from greenopt.policies.base import Policy, PolicyOutput
+from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
 from greenopt.schedule import ScheduleBuilder
+from greenopt.state import WindowState, builder_from_schedule
 
 DEFAULT_STARTS = ("static", "pause_greedy", "feasibility_greedy", "energy_greedy")
 
 
-class MilpSettings(ModelSettings):
+class MilpSettings(ModelSettings, PolicySettings):
     """Model levers, prices and solver options (see :class:`ModelSettings`) plus warm starts."""
 
     warm_start: tuple[str, ...] = Field(

@@ -32,22 +32,12 @@ from greenopt import interrupt, progress
 from greenopt.forecast import ForecastName, make_forecaster
 from greenopt.instance import Instance
 from greenopt.network import Network
-from greenopt.optimization import (
-    Budget,
-    OptimizationError,
-    WindowState,
-    apply_plan,
-    solve_window,
-)
+from greenopt.optimization import Budget, OptimizationError, apply_plan, solve_window
 from greenopt.optimization.settings import ModelSettings
-from greenopt.optimization.solution import state_at
-from greenopt.policies.base import Policy, PolicyOutput
+from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
 from greenopt.policies.heuristics import FeasibilityGreedyPolicy, GreedyEngine
-from greenopt.schedule import (
-    ScheduleBuilder,
-    slot_of_moment,
-    transfer_volume_by_slot,
-)
+from greenopt.schedule import ScheduleBuilder
+from greenopt.state import WindowState, state_at
 
 #: Per-step solver figures kept in ``info["step_records"]``.
 STEP_KEYS = (
@@ -68,7 +58,7 @@ STEP_KEYS = (
 )
 
 
-class RollingSettings(ModelSettings):
+class RollingSettings(ModelSettings, PolicySettings):
     """Rolling-horizon settings; model levers, prices and solver options as for ``milp``
     (``time_limit_s`` is per step)."""
 
@@ -93,26 +83,7 @@ def greedy_engine_at(
     usually a forecast view; ``network``: the instance's routes, if already built)."""
     policy = FeasibilityGreedyPolicy(feasibility_filter=feasibility_filter)
     policy.prepare(instance, first_slot=state.t0)
-    engine = GreedyEngine(instance, policy, network)
-    engine.builder = builder
-    dt = instance.dt_h
-    for j, js in enumerate(state.jobs):
-        es = engine.states[j]
-        es.remaining_h = js.remaining_h
-        es.ready_h = js.ready_h
-        if js.status == "in_flight":
-            es.site, es.dst, es.arrive_slot = -1, js.site, slot_of_moment(js.ready_h, dt)
-            if es.arrive_slot <= state.t0:  # lands within t0: already at its destination
-                es.site = js.site
-        else:
-            es.site = js.site
-    for mv in builder.migrations:
-        route = engine.net.route(instance.sites[mv.src].site_id, instance.sites[mv.dst].site_id)
-        rows = [engine.link_index[dl] for dl in route.directed_links]
-        gb = instance.jobs[mv.job].checkpoint_gb
-        for slot, volume in transfer_volume_by_slot(gb, mv.depart_slot, mv.transfer_s, dt):
-            engine.link_load[rows, slot] += volume
-    return engine
+    return GreedyEngine(instance, policy, network).start_from(builder, state)
 
 
 def shift_plan(
