@@ -16,7 +16,7 @@ import numpy as np
 import pyomo.environ as pyo
 
 from greenopt.optimization.model import deadline_bounds
-from greenopt.optimization.sets import Arc, OptimizationError, WindowSets
+from greenopt.optimization.sets import Arc, OptimizationError, WindowSets, start_moves
 from greenopt.schedule import ScheduleBuilder
 
 #: Run fractions below this are solver noise.
@@ -37,15 +37,6 @@ class WindowPlan:
 
 
 # ---- schedule -> variable values (MIP start) ----------------------------------------------------
-
-
-def start_moves(builder: ScheduleBuilder, t0: int, t_end: int) -> set[tuple[int, int, int, int]]:
-    """(job, src, dst, depart_slot) of the builder's migrations departing in [t0, t_end)."""
-    return {
-        (mv.job, mv.src, mv.dst, mv.depart_slot)
-        for mv in builder.migrations
-        if t0 <= mv.depart_slot < t_end
-    }
 
 
 def truncate_start(builder: ScheduleBuilder, cut: int) -> ScheduleBuilder:
