@@ -48,8 +48,8 @@ def offline_case(name: str, levers: dict[str, Any], size: str | None = None) -> 
     """The whole horizon of ``instances/default`` (or of benchmark ``size``) from the start."""
     from greenopt.files import load_instance
     from greenopt.optimization import ModelSettings, WindowState
-    from greenopt.optimization.solution import builder_from_schedule
     from greenopt.policies import make_policy
+    from greenopt.state import builder_from_schedule
 
     inst = SIZES[size].instance() if size else load_instance(ROOT / "instances" / "default")
     schedule = make_policy("feasibility_greedy").plan(inst).schedule
@@ -62,8 +62,9 @@ def rolling_case(name: str, size: str, t0_h: float = 12.0) -> Case:
     """The rolling benchmark's window at ``t0_h`` (see benchmarks/registry.py)."""
     from greenopt.forecast import make_forecaster
     from greenopt.optimization import ModelSettings
-    from greenopt.optimization.solution import builder_from_schedule, state_at, truncate_start
+    from greenopt.optimization.solution import truncate_start
     from greenopt.policies import make_policy
+    from greenopt.state import builder_from_schedule, state_at
 
     inst = SIZES[size].instance()
     dt = inst.dt_h

@@ -16,10 +16,10 @@ from collections.abc import Callable
 
 from benchmarks.registry import SIZES
 from greenopt.network import Network
-from greenopt.optimization.solution import state_at
 from greenopt.policies import make_policy
 from greenopt.policies.heuristics import FeasibilityGreedyPolicy, GreedyEngine
 from greenopt.policies.rolling import greedy_engine_at
+from greenopt.state import state_at
 
 WINDOW_H = 24.0
 

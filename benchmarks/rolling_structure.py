@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import time
-from unittest import mock
 
 import pandas as pd
 
@@ -32,9 +31,8 @@ from greenopt.optimization import Budget, build_sets
 from greenopt.optimization.model import build_model, model_size
 from greenopt.optimization.sets import WindowSets
 from greenopt.optimization.solution import read_plan, start_moves
-from greenopt.optimization.solve import ModelSolver, WindowResult, choose_start
+from greenopt.optimization.solve import ModelSolver, WindowModel, choose_start
 from greenopt.policies import make_policy
-from greenopt.policies import rolling as rolling_module
 
 
 def structure(sets: WindowSets, shift: int = 0) -> dict[str, set]:
@@ -62,30 +60,36 @@ def structure(sets: WindowSets, shift: int = 0) -> dict[str, set]:
     }
 
 
-def rolling_steps(instance, settings: dict) -> list[tuple[tuple, dict, WindowResult]]:
-    """Run ``rolling`` with ``settings``; every solved step's solve_window arguments and result."""
-    captured: list[tuple[tuple, dict, WindowResult]] = []
-    solve_window = rolling_module.solve_window
-
-    def recording(*args, **kwargs):
-        result = solve_window(*args, **kwargs)
-        captured.append((args, kwargs, result))
-        return result
-
-    with mock.patch.object(rolling_module, "solve_window", recording):
-        make_policy("rolling", **settings).plan(instance)
+def rolling_steps(instance, settings: dict) -> list[WindowModel]:
+    """Run ``rolling`` with ``settings``; every solved step's window model (built, solved)."""
+    captured: list[WindowModel] = []
+    policy = make_policy("rolling", **settings)
+    policy.window_observer = captured.append
+    policy.plan(instance)
     return captured
 
 
-def template_cost(args: tuple, kwargs: dict, limit_s: float = 60.0) -> dict[str, float]:
-    """One step (its solve_window arguments) solved in the fixed-structure model (see the module
+def template_cost(step: WindowModel, limit_s: float = 60.0) -> dict[str, float]:
+    """One step (its window model's inputs) solved in the fixed-structure model (see the module
     docstring) and in its sparse model, each within ``limit_s``: sizes, the fixed model's
     once-per-run build and hand-off, per-step costs, and both objectives."""
-    view, state, t_end, settings = args
-    sparse = rolling_module.solve_window(*args, **{**kwargs, "budget": Budget(limit_s)})
-    coarse_start = kwargs.get("coarse_start")
+    view, state, t_end, settings = step.instance, step.state, step.t_end, step.settings
+    sparse = WindowModel(
+        view,
+        state,
+        t_end,
+        settings,
+        start=step.start,
+        other_starts=step.other_starts,
+        budget=Budget(limit_s),
+        network=step.network,
+        coarse_start=step.coarse_start,
+    ).build()
+    sparse_report = sparse.solve()
+    sparse.read()
+    coarse_start = step.coarse_start
     cut = t_end if coarse_start is None or settings.coarse_factor <= 1 else coarse_start
-    starts = [kwargs["start"], *kwargs.get("other_starts", ())]
+    starts = [step.start, *step.other_starts]
     started = time.perf_counter()
     sets = build_sets(
         view,
@@ -98,7 +102,7 @@ def template_cost(args: tuple, kwargs: dict, limit_s: float = 60.0) -> dict[str,
         optional_moves=tuple(
             tuple(sorted(start_moves(b, state.t0, min(t_end, cut)))) for b in starts[1:]
         ),
-        network=kwargs.get("network"),
+        network=step.network,
         coarse_start=cut if cut < t_end else None,
         coarse_factor=settings.coarse_factor,
     )
@@ -119,16 +123,16 @@ def template_cost(args: tuple, kwargs: dict, limit_s: float = 60.0) -> dict[str,
     step_s = time.perf_counter() - started
     return {
         "t0": state.t0,
-        "sparse_binaries": sparse.info["n_binaries"],
+        "sparse_binaries": sparse.size()["n_binaries"],
         "fixed_binaries": model_size(model)["n_binaries"],
         "fixed_once_s": once_s,
         "fixed_step_s": step_s,
         "fixed_solve_s": report.solve_s,
-        "sparse_build_s": sparse.build_s,
-        "sparse_solve_s": sparse.report.solve_s,
-        "sparse_objective": sparse.report.objective,
+        "sparse_build_s": sparse.record().build_s,
+        "sparse_solve_s": sparse_report.solve_s,
+        "sparse_objective": sparse_report.objective,
         "fixed_objective": report.objective,
-        "sparse_gap": sparse.report.model_gap,
+        "sparse_gap": sparse_report.model_gap,
         "fixed_gap": report.model_gap,
     }
 
@@ -176,7 +180,7 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         "forecast": args.forecast,
     }
     steps = rolling_steps(instance, settings)
-    table = compare_steps([result.sets for _, _, result in steps])
+    table = compare_steps([step.sets for step in steps])
     print(f"{instance.name}: {settings}")
     print(
         f"{len(table) + 1} steps; shared with the previous step (mean, min–max): "
@@ -186,8 +190,8 @@ def main(argv: list[str] | None = None) -> pd.DataFrame:
         f"identical structure in {int(table.identical.sum())} of {len(table)} step changes"
     )
     if args.template:
-        busiest = sorted(steps, key=lambda step: -step[2].info["n_binaries"])[: args.template]
-        costs = pd.DataFrame([template_cost(a, kw) for a, kw, _ in busiest]).sort_values("t0")
+        busiest = sorted(steps, key=lambda step: -step.record().n_binaries)[: args.template]
+        costs = pd.DataFrame([template_cost(step) for step in busiest]).sort_values("t0")
         print(costs.round(3).to_string(index=False))
     return table
 

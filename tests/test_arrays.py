@@ -32,17 +32,12 @@ from greenopt.optimization.array_solution import read_plan_vector, start_vector
 from greenopt.optimization.arrays import ModelArrays, build_arrays
 from greenopt.optimization.highs import ArraySolver, window_highs
 from greenopt.optimization.model import build_model, deadline_slot, model_size
-from greenopt.optimization.solution import (
-    builder_from_schedule,
-    read_plan,
-    set_start,
-    state_at,
-    truncate_start,
-)
+from greenopt.optimization.solution import read_plan, set_start, truncate_start
 from greenopt.policies import make_policy
 from greenopt.policies.milp import MilpPolicy
 from greenopt.schedule import arrival_moment_h
 from greenopt.simulation import simulate
+from greenopt.state import builder_from_schedule, state_at
 
 DEFAULT = Path(__file__).resolve().parents[1] / "instances" / "default"
 #: Coefficients and bounds are computed in another order of floating-point operations.

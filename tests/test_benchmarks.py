@@ -50,12 +50,12 @@ def test_rolling_structure_compares_consecutive_steps(capsys):
     assert "identical structure in" in capsys.readouterr().out
     # a window compared with itself is identical; with the next window it is not
     steps = rolling_steps(SIZES["tiny"].instance(), {"step_h": 2, "time_limit_s": 30})
-    sets = [result.sets for _, _, result in steps]
+    sets = [step.sets for step in steps]
     assert compare_steps([sets[0], sets[0]]).identical.all()
     assert not compare_steps(sets[:2]).identical.any()
     # the fixed-structure model, its extra arcs fixed to 0, has the sparse model's optimum
-    busiest = max(steps, key=lambda step: step[2].info["n_binaries"])
-    cost = template_cost(*busiest[:2], limit_s=30)
+    busiest = max(steps, key=lambda step: step.record().n_binaries)
+    cost = template_cost(busiest, limit_s=30)
     assert cost["fixed_binaries"] > cost["sparse_binaries"]
     gap = max(cost["fixed_gap"], cost["sparse_gap"])
     assert (

@@ -238,7 +238,7 @@ def test_rolling_lets_an_interrupt_through(monkeypatch):
     def interrupted_solve(*args, **kwargs):
         raise interrupt.Interrupted(signal.SIGINT)
 
-    monkeypatch.setattr("greenopt.policies.rolling.solve_window", interrupted_solve)
+    monkeypatch.setattr("greenopt.optimization.solve.WindowModel.solve", interrupted_solve)
     with pytest.raises(interrupt.Interrupted):
         make_policy("rolling", forecast="perfect").plan(inst)
 
@@ -250,7 +250,7 @@ def test_a_solve_failing_after_an_interrupt_is_not_a_fallback(monkeypatch):
         monkeypatch.setattr(interrupt, "_requested", signal.SIGINT)  # the signal came in HiGHS
         raise OptimizationError("HiGHS stopped with error")
 
-    monkeypatch.setattr("greenopt.policies.rolling.solve_window", failing_solve)
+    monkeypatch.setattr("greenopt.optimization.solve.WindowModel.solve", failing_solve)
     with pytest.raises(interrupt.Interrupted):
         make_policy("rolling", forecast="perfect").plan(inst)
 

@@ -29,3 +29,15 @@ def test_no_module_shadows_the_standard_library():
         p.name for p in PACKAGE.rglob("*") if p.is_dir()
     }
     assert not names & set(sys.stdlib_module_names) - {"__init__", "__main__"}
+
+
+@pytest.mark.parametrize("module", ["greenopt.optimization", "greenopt.bounds"])
+def test_optimizer_imports_no_policy(module):
+    code = (
+        f"import sys, {module}; "
+        "print(sorted(m for m in sys.modules if m.startswith('greenopt.policies')))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]", f"{module} imports {out.strip()}"

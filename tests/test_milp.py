@@ -30,18 +30,13 @@ from greenopt.optimization import (
 )
 from greenopt.optimization.model import build_model
 from greenopt.optimization.sets import PeriodGrid, WindowHours
-from greenopt.optimization.solution import (
-    apply_plan,
-    builder_from_schedule,
-    set_start,
-    start_violations,
-    state_at,
-)
+from greenopt.optimization.solution import apply_plan, set_start, start_violations
 from greenopt.optimization.solve import ModelSolver
 from greenopt.policies import make_policy
 from greenopt.policies.milp import MilpPolicy
 from greenopt.schedule import ScheduleBuilder
 from greenopt.simulation import simulate
+from greenopt.state import builder_from_schedule, state_at
 
 # ---- hand-derived optima ------------------------------------------------------------------------
 

@@ -7,12 +7,12 @@ import pytest
 from helpers import ideal_instance, job, random_instance
 
 from greenopt.forecast import NoisyForecaster, PersistenceForecaster
-from greenopt.optimization import OptimizationError, schedule_objective
-from greenopt.optimization.solution import state_at
+from greenopt.optimization import schedule_objective
 from greenopt.policies.milp import MilpPolicy
 from greenopt.policies.rolling import RollingPolicy
 from greenopt.schedule import ScheduleBuilder
 from greenopt.simulation import simulate
+from greenopt.state import StateError, state_at
 
 EXACT = {"candidate_sites": 0, "departure_every": 1, "mip_rel_gap": 0.0, "time_limit_s": 30.0}
 
@@ -50,7 +50,7 @@ def test_window_state_carries_in_flight_finished_pending_and_present_jobs():
     assert (after.status, after.site) == ("at_site", 1)
     assert after.ready_h == pytest.approx(3 + 5408 / 3600)
     # a state is only defined for a schedule fixed up to t0 (no move departing later)
-    with pytest.raises(OptimizationError, match="departing at or after 3"):
+    with pytest.raises(StateError, match="departing at or after 3"):
         state_at(inst, builder, 3)
 
 

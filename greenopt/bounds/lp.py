@@ -38,8 +38,9 @@ from greenopt.instance import Instance
 from greenopt.optimization.highs import new_highs
 from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model
-from greenopt.optimization.sets import WindowSets, WindowState, build_sets
+from greenopt.optimization.sets import WindowSets, build_sets
 from greenopt.optimization.settings import ModelSettings
+from greenopt.state import WindowState
 
 
 @dataclass

@@ -24,8 +24,9 @@ from greenopt.feasibility import (
 from greenopt.instance import Instance, Parameters
 from greenopt.network import Network
 from greenopt.optimization.objective import terminal_prices
-from greenopt.optimization.sets import WindowHours, WindowState, job_entries
+from greenopt.optimization.sets import WindowHours, job_entries
 from greenopt.schedule import TIME_EPS, slot_of_moment
+from greenopt.state import WindowState
 
 #: permissive margin on boundary tests (share of a slot, hours)
 SLACK = 1e-9

@@ -74,13 +74,10 @@ def choose_start_vector(
     """``solve.choose_start`` for arrays: the start with the lowest model objective among those
     whose window migrations are all arcs of the model; its position, every start's objective
     (None: not representable) and its column vector. The first start must be representable."""
-    sets = arrays.sets
-    arcs = {(a.job, a.src, a.dst, a.depart) for a in sets.arcs}
-    fine_end = min(sets.t_end, sets.grid.coarse_start)
     objectives: list[float | None] = []
     vectors: dict[int, np.ndarray] = {}
     for i, builder in enumerate(starts):
-        if not start_moves(builder, sets.t0, fine_end) <= arcs:
+        if not arrays.sets.holds(builder):
             objectives.append(None)
             continue
         vectors[i] = start_vector(arrays, builder)

@@ -486,7 +486,7 @@ class ModelArrays:
 def column_bounds(
     sets: WindowSets, ix: ColumnIndex, par: WindowParameters
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lower and upper bounds and integrality of every column (``model.add_variables``):
+    """Lower and upper bounds and integrality of every column (``model.add_*_variables``):
     mig, done ∈ {0,1}; loc ∈ [0,1]; run ∈ [0,1] (u0 at (s0, e0)); cum ∈ [0, rem_j]; g, miss ≥ 0."""
     lower, upper = np.zeros(ix.n_columns), np.full(ix.n_columns, INF)
     for name in ("mig", "loc", "run", "done"):

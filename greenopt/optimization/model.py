@@ -32,7 +32,13 @@ def build_model(sets: WindowSets, settings: ModelSettings) -> pyo.ConcreteModel:
     m.window = sets  # the Python-side sets, for reading the solution back
     add_index_sets(m, sets)
     add_parameters(m, sets)
-    add_variables(m, sets, settings)
+    add_migration_variables(m, sets)
+    add_location_variables(m, sets)
+    add_run_variables(m, sets)
+    add_work_variables(m, sets)
+    add_grid_variables(m, sets)
+    add_completion_variables(m, sets, settings)
+    add_deadline_variables(m, sets)
     add_flow_conservation(m, sets)
     add_departure_after_arrival(m, sets)
     add_run_limits(m, sets)
@@ -50,7 +56,8 @@ def build_model(sets: WindowSets, settings: ModelSettings) -> pyo.ConcreteModel:
 
 
 def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
-    r"""Index sets: $J$ the window's jobs, $A$ the arcs (numbered), $ST$ = sites × periods, and
+    r"""Index sets: $J$ the window's jobs, $A$ the arcs (numbered), $ST$ = sites × periods,
+    $DJ$ the jobs with a deadline inside the window, and
 
     $$
     JST = \{(j,s,t) : s \in C_j,\ e^0_j \le t < t_\text{end}\}, \qquad
@@ -64,6 +71,7 @@ def add_index_sets(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     m.JT = pyo.Set(initialize=jt, dimen=2, ordered=True)
     m.ST = pyo.Set(initialize=st, dimen=2, ordered=True)
     m.A = pyo.Set(initialize=range(len(sets.arcs)), ordered=True)
+    m.DJ = pyo.Set(initialize=[j for j in sets.jobs if deadline_slot(sets, j) is not None])
 
 
 def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
@@ -85,35 +93,49 @@ def add_parameters(m: pyo.ConcreteModel, sets: WindowSets) -> None:
     )
 
 
-def add_variables(m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings) -> None:
-    r"""Variables (the last two only where they apply):
-
-    $$
-    \begin{aligned}
-    &\text{mig}_x \in \{0, 1\} && \text{arc } x \text{ is taken}\\
-    &\text{loc}_{j,s,t} \in [0, 1] && \text{job at site (integral through flow conservation)}\\
-    &\text{run}_{j,s,t} \in [0, 1],\ \le u^0_j \text{ at } (s^0_j, e^0_j)
-      && \text{share of period } t \text{ computing at } s\\
-    &\text{cum}_{j,t} \in [0, \text{rem}_j] && \text{hours computed in the window through } t\\
-    &g_{s,t} \ge 0 && \text{grid power (kW)}\\
-    &\text{done}_{j,t} \in \{0, 1\} && \text{exact delay term only: finished by } t\\
-    &\text{miss}_j \ge 0 && \text{work missing at a deadline inside the window}
-    \end{aligned}
-    $$"""
-    entry = sets.entry
+def add_migration_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$\text{mig}_x \in \{0, 1\}$: arc $x$ is taken."""
     m.mig = pyo.Var(m.A, domain=pyo.Binary)
+
+
+def add_location_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$\text{loc}_{j,s,t} \in [0, 1]$: the job lies at site $s$ in period $t$ (integral through
+    flow conservation)."""
     m.loc = pyo.Var(m.JST, bounds=(0, 1))
+
+
+def add_run_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$\text{run}_{j,s,t} \in [0, 1]$, $\le u^0_j$ at $(s^0_j, e^0_j)$: the share of period $t$
+    the job computes at $s$."""
+    entry = sets.entry
 
     def run_bounds(_m, j, s, t):
         e = entry[j]
         return (0.0, e.usable if (s, t) == (e.site, e.slot) else 1.0)
 
     m.run = pyo.Var(m.JST, bounds=run_bounds)
+
+
+def add_work_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$\text{cum}_{j,t} \in [0, \text{rem}_j]$: hours computed in the window through $t$."""
     m.cum = pyo.Var(m.JT, bounds=lambda _m, j, t: (0, _m.rem[j]))
+
+
+def add_grid_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$g_{s,t} \ge 0$: grid power (kW) of site $s$ in period $t$."""
     m.g = pyo.Var(m.ST, domain=pyo.NonNegativeReals)
+
+
+def add_completion_variables(
+    m: pyo.ConcreteModel, sets: WindowSets, settings: ModelSettings
+) -> None:
+    r"""$\text{done}_{j,t} \in \{0, 1\}$, the exact delay term only: the job is finished by $t$."""
     if settings.delay_term == "exact":
         m.done = pyo.Var(m.JT, domain=pyo.Binary)
-    m.DJ = pyo.Set(initialize=[j for j in sets.jobs if deadline_slot(sets, j) is not None])
+
+
+def add_deadline_variables(m: pyo.ConcreteModel, sets: WindowSets) -> None:
+    r"""$\text{miss}_j \ge 0$ for $j \in DJ$: work (h) missing at a deadline inside the window."""
     m.miss = pyo.Var(m.DJ, domain=pyo.NonNegativeReals)
 
 

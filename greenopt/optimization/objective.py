@@ -36,9 +36,8 @@ from greenopt.feasibility import migration_energy_kwh, migration_time_s
 from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.schedule import Schedule, arrival_moment_h, slot_of_moment
-
-#: Hours of work below which a job counts as finished (the simulator's tolerance).
-WORK_TOL_H = 1e-6
+from greenopt.simulation.timeline import WORK_TOL_H
+from greenopt.state import schedule_arrays
 
 
 class ObjectiveSettings(Protocol):
@@ -63,20 +62,6 @@ def terminal_prices(instance: Instance, settings: ObjectiveSettings) -> np.ndarr
     pue = min((s.pue for s in instance.sites), default=1.0)
     weight = instance.params.slowdown_weight
     return np.array([pue * j.power_kw + weight / j.work_h for j in jobs], float)
-
-
-def schedule_arrays(instance: Instance, schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
-    """``run[j, t]`` and ``site[j, t]`` (site index, −1 in transit or without a row)."""
-    n_jobs, n_slots = len(instance.jobs), instance.n_slots
-    run, site = np.zeros((n_jobs, n_slots)), np.full((n_jobs, n_slots), -1)
-    a = schedule.assignment
-    if len(a):
-        j = a["job_id"].map(instance.job_index).to_numpy(int)
-        t = a["slot"].to_numpy(int)
-        run[j, t] = a["run_fraction"].to_numpy(float)
-        known = a["site"].notna().to_numpy()
-        site[j[known], t[known]] = a["site"][known].map(instance.site_index).to_numpy(int)
-    return run, site
 
 
 def objective_terms(

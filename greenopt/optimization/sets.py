@@ -22,8 +22,8 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 
@@ -38,56 +38,17 @@ from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.schedule import (
     TIME_EPS,
+    ScheduleBuilder,
     arrival_moment_h,
     slot_of_moment,
     transfer_volume_by_slot,
     usable_fraction,
 )
-
-JobStatus = Literal["pending", "at_site", "in_flight", "finished"]
+from greenopt.state import WindowState
 
 
 class OptimizationError(RuntimeError):
     """The model could not be built or solved to a usable schedule."""
-
-
-@dataclass(frozen=True)
-class JobState:
-    """Where a job stands at the start of a window.
-
-    ``site``: where it lies (``at_site``), will lie after arrival (``pending``: its origin) or is
-    heading (``in_flight``). ``ready_h``: the moment it (re)appears at ``site`` — its arrival_h, its
-    checkpoint's arrival moment, or (``at_site``) its last arrival, ≤ t0·Δ; the earliest moment it
-    may compute there or depart again. In flight, ``src``/``depart_slot``/``transfer_s`` describe
-    the transfer under way (its link usage inside the window is committed).
-    """
-
-    status: JobStatus
-    site: int = -1
-    ready_h: float = 0.0
-    remaining_h: float = 0.0
-    src: int = -1
-    depart_slot: int = -1
-    transfer_s: float = 0.0
-
-
-@dataclass(frozen=True)
-class WindowState:
-    """State of every job (in instance order) at the start of slot ``t0``."""
-
-    t0: int
-    jobs: tuple[JobState, ...]
-
-    @classmethod
-    def initial(cls, instance: Instance) -> WindowState:
-        """Slot 0: every job pending at its origin with all its work left."""
-        return cls(
-            0,
-            tuple(
-                JobState("pending", instance.site_index[j.origin], j.arrival_h, j.work_h)
-                for j in instance.jobs
-            ),
-        )
 
 
 class WindowHours:
@@ -213,6 +174,23 @@ class WindowSets:
         """Every period of the window."""
         return self.grid.starts
 
+    def holds(self, builder: ScheduleBuilder) -> bool:
+        """Whether the model can take ``builder`` as a start: its migrations departing in the
+        window's fine part are all arcs (:func:`build_sets` added them if :class:`MoveCheck`
+        allowed; a start's moves in coarse periods are dropped, see
+        :func:`~greenopt.optimization.solution.truncate_start`)."""
+        arcs = {(a.job, a.src, a.dst, a.depart) for a in self.arcs}
+        return start_moves(builder, self.t0, min(self.t_end, self.grid.coarse_start)) <= arcs
+
+
+def start_moves(builder: ScheduleBuilder, t0: int, t_end: int) -> set[tuple[int, int, int, int]]:
+    """(job, src, dst, depart_slot) of the builder's migrations departing in [t0, t_end)."""
+    return {
+        (mv.job, mv.src, mv.dst, mv.depart_slot)
+        for mv in builder.migrations
+        if t0 <= mv.depart_slot < t_end
+    }
+
 
 def job_entries(
     instance: Instance, state: WindowState, t_end: int, grid: PeriodGrid | None = None
@@ -337,6 +315,56 @@ def make_arc(
     return Arc(j, a, b, d, e, moment, usable, transfer_s, energy, feasible, loads)
 
 
+class MoveCheck:
+    """Whether the model of a window can hold a move (job, src, dst, depart_slot) — decided here
+    only: the job is in the window (unfinished, appearing before its end) and may depart then
+    (first_depart ≤ d < t_end); a departure in the coarse part is at a period start; the sites
+    are connected and the job may migrate; it arrives inside the window; and, with a window
+    table (the feasibility filter), the move is feasible (SPEC §3) there. The levers (candidate
+    sites, departure epochs) play no part: a start's moves are added whatever they say."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        network: Network,
+        entries: dict[int, Entry],
+        grid: PeriodGrid,
+        windows: WindowHours | None,
+    ):
+        self.instance, self.network, self.entries = instance, network, entries
+        self.grid, self.windows = grid, windows
+
+    @classmethod
+    def for_window(
+        cls,
+        instance: Instance,
+        state: WindowState,
+        t_end: int,
+        *,
+        feasibility_filter: bool = True,
+        network: Network | None = None,
+    ) -> MoveCheck:
+        """The check of the window [state.t0, t_end) without coarse periods."""
+        grid = PeriodGrid(state.t0, t_end)
+        entries = job_entries(instance, state, t_end, grid)
+        windows = WindowHours(instance, sorted(entries), state.t0) if feasibility_filter else None
+        return cls(instance, network or Network(instance), entries, grid, windows)
+
+    def arc(self, j: int, a: int, b: int, d: int) -> Arc | None:
+        """The arc of the move if the model can hold it, else None."""
+        grid, t_end = self.grid, self.grid.t_end
+        if j not in self.entries or not self.entries[j].first_depart <= d < t_end:
+            return None
+        if not (d < grid.coarse_start or grid.period(d) == d):  # coarse: at period starts
+            return None
+        arc = make_arc(self.instance, self.network, self.windows, {}, j, a, b, d, t_end, grid)
+        return arc if arc is not None and arc.feasible else None
+
+    def holds(self, moves: Iterable[tuple[int, int, int, int]]) -> bool:
+        """Whether the model can hold every one of ``moves``."""
+        return all(self.arc(*move) is not None for move in moves)
+
+
 def build_sets(
     instance: Instance,
     state: WindowState,
@@ -380,18 +408,10 @@ def build_sets(
     def new_arc(j: int, a: int, b: int, d: int) -> Arc | None:
         return make_arc(instance, network, windows, link_index, j, a, b, d, t_end, grid)
 
-    def admissible(j: int, a: int, b: int, d: int) -> Arc | None:
-        """The arc of a given move if the model can hold it (levers aside), else None."""
-        if j not in entries or not entries[j].first_depart <= d < t_end:
-            return None
-        if not (d < cut or grid.period(d) == d):  # departures in coarse periods at their start
-            return None
-        arc = make_arc(instance, network, windows, {}, j, a, b, d, t_end, grid)
-        return arc if arc is not None and arc.feasible else None
-
+    check = MoveCheck(instance, network, entries, grid, windows)
     required: dict[int, set[tuple[int, int, int]]] = defaultdict(set)
     for j, a, b, d in required_moves:
-        if admissible(j, a, b, d) is None:
+        if check.arc(j, a, b, d) is None:
             raise OptimizationError(
                 f"required move of job {instance.jobs[j].job_id} {ids[a]}->{ids[b]} at slot "
                 f"{d} is not possible in this model (before the job may depart, arriving past "
@@ -400,7 +420,7 @@ def build_sets(
             )
         required[j].add((a, b, d))
     for group in optional_moves:
-        if all(admissible(*move) is not None for move in group):
+        if check.holds(group):
             for j, a, b, d in group:
                 required[j].add((a, b, d))
     sites: dict[int, list[int]] = {}

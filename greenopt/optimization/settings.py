@@ -23,16 +23,17 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
-
-from greenopt.policies.base import PolicySettings
+from pydantic import BaseModel, ConfigDict, Field
 
 DelayTerm = Literal["flow", "exact"]
 Backend = Literal["arrays", "pyomo"]
 
 
-class ModelSettings(PolicySettings):
-    """What the model contains and how HiGHS solves it."""
+class ModelSettings(BaseModel):
+    """What the model contains and how HiGHS solves it. Unknown keys are errors; the policies
+    built on the model (``milp``, ``rolling``) extend these settings."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     # ---- levers -----------------------------------------------------------------------------
     candidate_sites: int = Field(

@@ -1,7 +1,7 @@
 """Moving between model variables and schedules: a schedule as a MIP start (:func:`set_start`),
 the solution as a :class:`WindowPlan` (:func:`read_plan`), a plan written into a
-:class:`~greenopt.schedule.ScheduleBuilder` (:func:`apply_plan`), and the state a partly fixed
-schedule leaves at a slot (:func:`state_at`) — the pieces a rolling horizon loop needs.
+:class:`~greenopt.schedule.ScheduleBuilder` (:func:`apply_plan`) — with
+:func:`greenopt.state.state_at`, the pieces a rolling horizon loop needs.
 
 Reading back repairs solver tolerances so the simulator never sees them: run fractions are clipped
 to [0, usable part of the slot], values below :data:`TINY` are zeroed, a site's GPUs are never
@@ -15,17 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import pyomo.environ as pyo
 
-from greenopt.instance import Instance
 from greenopt.optimization.model import deadline_bounds
-from greenopt.optimization.objective import WORK_TOL_H, schedule_arrays
-from greenopt.optimization.sets import Arc, JobState, OptimizationError, WindowSets, WindowState
-from greenopt.schedule import (
-    TIME_EPS,
-    MigrationRecord,
-    Schedule,
-    ScheduleBuilder,
-    arrival_moment_h,
-)
+from greenopt.optimization.sets import Arc, OptimizationError, WindowSets, start_moves
+from greenopt.schedule import ScheduleBuilder
 
 #: Run fractions below this are solver noise.
 TINY = 1e-7
@@ -45,15 +37,6 @@ class WindowPlan:
 
 
 # ---- schedule -> variable values (MIP start) ----------------------------------------------------
-
-
-def start_moves(builder: ScheduleBuilder, t0: int, t_end: int) -> set[tuple[int, int, int, int]]:
-    """(job, src, dst, depart_slot) of the builder's migrations departing in [t0, t_end)."""
-    return {
-        (mv.job, mv.src, mv.dst, mv.depart_slot)
-        for mv in builder.migrations
-        if t0 <= mv.depart_slot < t_end
-    }
 
 
 def truncate_start(builder: ScheduleBuilder, cut: int) -> ScheduleBuilder:
@@ -227,48 +210,3 @@ def apply_plan(
             room = min(cap[j, t] - run[j, t], (inst.sites[s].gpus - used) / gpus[j])
             run[j, t] += max(0.0, min(room, short / dt))
     builder.run[:, t0:until] = np.where(builder.site[:, t0:until] >= 0, run, 0.0)
-
-
-def builder_from_schedule(instance: Instance, schedule: Schedule) -> ScheduleBuilder:
-    """A :class:`ScheduleBuilder` holding ``schedule`` (migrations replayed in departure order)."""
-    builder = ScheduleBuilder(instance)
-    moves = schedule.migrations.sort_values(["depart_slot", "job_id"])
-    for row in moves.itertuples(index=False):
-        j = instance.job_index[row.job_id]
-        if builder.site[j, int(row.depart_slot)] != instance.site_index[row.src]:
-            raise OptimizationError(f"schedule moves {row.job_id} from {row.src} where it is not")
-        builder.add_migration(j, int(row.depart_slot), instance.site_index[row.dst], row.transfer_s)
-    builder.run[:], _ = schedule_arrays(instance, schedule)
-    return builder
-
-
-def state_at(instance: Instance, builder: ScheduleBuilder, t0: int) -> WindowState:
-    """The :class:`WindowState` at the start of slot ``t0`` of a schedule fixed before ``t0``
-    (runs in slots < t0, migrations departing before t0; later ones are an error)."""
-    dt = instance.dt_h
-    if any(mv.depart_slot >= t0 for mv in builder.migrations):
-        raise OptimizationError(f"the schedule already has migrations departing at or after {t0}")
-    last: dict[int, MigrationRecord] = {}
-    for mv in sorted(builder.migrations, key=lambda mv: mv.depart_slot):
-        last[mv.job] = mv
-    states = []
-    for j, job in enumerate(instance.jobs):
-        remaining = job.work_h - dt * float(builder.run[j, :t0].sum())
-        mv = last.get(j)
-        moment = arrival_moment_h(mv.depart_slot, mv.transfer_s, dt) if mv else None
-        if remaining <= WORK_TOL_H:
-            states.append(JobState("finished"))
-        elif job.arrival_h >= t0 * dt - TIME_EPS:
-            states.append(
-                JobState("pending", instance.site_index[job.origin], job.arrival_h, remaining)
-            )
-        elif mv is not None and moment > t0 * dt - TIME_EPS:
-            states.append(
-                JobState(
-                    "in_flight", mv.dst, moment, remaining, mv.src, mv.depart_slot, mv.transfer_s
-                )
-            )
-        else:
-            ready = moment if mv is not None else job.arrival_h
-            states.append(JobState("at_site", int(builder.site[j, t0 - 1]), ready, remaining))
-    return WindowState(t0, tuple(states))

@@ -1,16 +1,18 @@
 """Solving a window model with HiGHS through Pyomo's persistent ``appsi_highs`` interface.
 
-:func:`solve_window` is the whole pipeline for one window — sets, model, warm start, solve,
-solution — under one wall-clock budget that includes building: HiGHS gets only what is left, and
-if building used it all up the solve is refused with :class:`OptimizationError`.
+:class:`WindowModel` is the whole pipeline for one window — :meth:`~WindowModel.build` (sets,
+model, warm start), :meth:`~WindowModel.solve`, :meth:`~WindowModel.read` (the plan) — under one
+wall-clock budget that includes building: HiGHS gets only what is left, and if building used it
+all up the solve is refused with :class:`OptimizationError`. :func:`solve_window` runs the three
+steps.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -26,10 +28,12 @@ from greenopt.optimization.arrays import build_arrays
 from greenopt.optimization.highs import ArraySolver, use_threads
 from greenopt.optimization.highs_watch import watch_highs
 from greenopt.optimization.model import build_model, model_size
-from greenopt.optimization.sets import OptimizationError, WindowSets, WindowState, build_sets
+from greenopt.optimization.records import WindowRecord
+from greenopt.optimization.sets import OptimizationError, WindowSets, build_sets
 from greenopt.optimization.settings import ModelSettings
 from greenopt.optimization.solution import WindowPlan, read_plan, set_start, start_moves
 from greenopt.schedule import ScheduleBuilder
+from greenopt.state import WindowState
 
 #: HiGHS needs a little time to do anything useful; less than this left after building is refused.
 MIN_SOLVE_S = 0.05
@@ -205,12 +209,10 @@ def choose_start(
     """Set the model's variables to the start with the lowest model objective among those whose
     window migrations are all arcs of the model; returns its position and every start's objective
     (None: not representable). The first start must be representable."""
-    arcs = {(a.job, a.src, a.dst, a.depart) for a in sets.arcs}
-    fine_end = min(sets.t_end, sets.grid.coarse_start)  # set_start drops moves in coarse periods
     objectives: list[float | None] = []
     loaded = None  # the start whose values the variables hold
     for i, builder in enumerate(starts):
-        if not start_moves(builder, sets.t0, fine_end) <= arcs:
+        if not sets.holds(builder):
             objectives.append(None)
             continue
         set_start(model, sets, builder)
@@ -224,24 +226,37 @@ def choose_start(
 
 @dataclass
 class WindowResult:
-    """Everything one window solve produced."""
+    """Everything one window solve produced; ``info`` is ``record`` as a flat dict."""
 
     sets: WindowSets
     #: the Pyomo model (backend "pyomo") or :class:`~greenopt.optimization.arrays.ModelArrays`
     model: Any
     plan: WindowPlan
     report: SolveReport
-    build_s: float
-    info: dict[str, Any] = field(default_factory=dict)
+    record: WindowRecord
     #: the loaded persistent solver: update the model's mutable parameters, then ``solve`` again
     #: (:class:`ModelSolver`, or ``highs.ArraySolver`` for the arrays backend)
     solver: Any = None
 
+    @property
+    def build_s(self) -> float:
+        return self.record.build_s
+
+    @property
+    def info(self) -> dict[str, Any]:
+        return self.record.as_dict()
+
+
+#: An extension hook (as PyPSA's ``extra_functionality``): called with the built Pyomo model and
+#: its sets before the warm start is chosen and the model handed to HiGHS; it may add variables,
+#: constraints, or change the objective.
+ExtraFunctionality = Callable[[pyo.ConcreteModel, WindowSets], None]
+
 
 def arrays_backend(sets: WindowSets, settings: ModelSettings, starts: Sequence[ScheduleBuilder]):
-    """The arrays path of :func:`solve_window`: the model as arrays, the best start chosen, both
-    handed to HiGHS; returns (arrays, solver, chosen start, start objectives, when the model and
-    start were done)."""
+    """The arrays path of :meth:`WindowModel.build`: the model as arrays, the best start chosen,
+    both handed to HiGHS; returns (arrays, solver, chosen start, start objectives, when the model
+    and start were done)."""
     arrays = build_arrays(sets, settings)
     chosen, start_objectives, x = None, [], None
     if starts:
@@ -252,92 +267,163 @@ def arrays_backend(sets: WindowSets, settings: ModelSettings, starts: Sequence[S
     return arrays, solver, chosen, start_objectives, model_done
 
 
+class WindowModel:
+    """The model of window [state.t0, t_end) of ``instance`` (its renewable array is what the
+    model believes), in three steps: :meth:`build` (sets, model, warm start, hand-off to HiGHS),
+    :meth:`solve` (HiGHS within what is left of the budget), :meth:`read` (the plan).
+
+    ``start`` (a schedule of the whole instance consistent with ``state``) warm-starts HiGHS: its
+    migrations inside the window are added to the arcs. Each of ``other_starts`` whose migrations
+    the model can hold is added the same way, and HiGHS starts from whichever has the lowest model
+    objective (``record.start``: 0 = ``start``). The ``budget`` (default:
+    ``settings.time_limit_s`` from construction) covers building and solving. From slot
+    ``coarse_start`` on (None = never) periods are ``settings.coarse_factor`` slots long.
+
+    ``extra_functionality`` (:data:`ExtraFunctionality`) extends the model; it needs
+    ``settings.backend == "pyomo"`` (the arrays backend assembles a fixed matrix and offers no
+    hook: a family added this way exists in Pyomo only)."""
+
+    def __init__(
+        self,
+        instance: Instance,
+        state: WindowState,
+        t_end: int,
+        settings: ModelSettings,
+        *,
+        start: ScheduleBuilder | None = None,
+        other_starts: Sequence[ScheduleBuilder] = (),
+        budget: Budget | None = None,
+        network: Network | None = None,
+        coarse_start: int | None = None,
+        extra_functionality: ExtraFunctionality | None = None,
+    ):
+        if extra_functionality is not None and settings.backend != "pyomo":
+            raise ValueError('extra_functionality needs settings.backend = "pyomo"')
+        self.budget = budget or Budget(settings.time_limit_s)
+        self.instance, self.state, self.t_end, self.settings = instance, state, t_end, settings
+        self.start, self.other_starts = start, tuple(other_starts)
+        self.network = network or Network(instance)
+        self.coarse_start = coarse_start
+        self.extra_functionality = extra_functionality
+        self.sets: WindowSets | None = None
+        self.model: Any = None
+        self.solver: Any = None
+        self.report: SolveReport | None = None
+        self._times: tuple[float, float, float] | None = None
+        self._chosen: int | None = None
+        self._start_objectives: list[float | None] = []
+
+    def build_sets(self) -> WindowSets:
+        """The window's sparse sets; every start's window migrations the model can hold are
+        arcs (:func:`~greenopt.optimization.sets.build_sets` decides which)."""
+        settings, state, t_end = self.settings, self.state, self.t_end
+        coarse_start = self.coarse_start
+        cut = t_end if coarse_start is None or settings.coarse_factor <= 1 else coarse_start
+
+        def window_moves(builder: ScheduleBuilder) -> tuple[tuple[int, int, int, int], ...]:
+            return tuple(sorted(start_moves(builder, state.t0, min(t_end, cut))))
+
+        required = window_moves(self.start) if self.start is not None else ()
+        return build_sets(
+            self.instance,
+            state,
+            t_end,
+            candidate_k=settings.candidate_sites,
+            departure_every=settings.departure_every,
+            feasibility_filter=settings.feasibility_filter,
+            required_moves=required,
+            optional_moves=tuple(window_moves(b) for b in self.other_starts),
+            network=self.network,
+            coarse_start=cut if cut < t_end else None,
+            coarse_factor=settings.coarse_factor,
+        )
+
+    def build(self) -> WindowModel:
+        """Sets, model (``settings.backend``), ``extra_functionality``, the best warm start, and
+        the hand-off to HiGHS; records the seconds of each part. Returns ``self``."""
+        settings = self.settings
+        built = time.perf_counter()
+        sets = self.build_sets()
+        sets_done = time.perf_counter()
+        starts = [self.start, *self.other_starts] if self.start is not None else []
+        if settings.backend == "arrays":
+            model, solver, chosen, start_objectives, model_done = arrays_backend(
+                sets, settings, starts
+            )
+        else:
+            model = build_model(sets, settings)
+            if self.extra_functionality is not None:
+                self.extra_functionality(model, sets)
+            chosen, start_objectives = None, []
+            if starts:
+                chosen, start_objectives = choose_start(model, sets, starts)
+            model_done = time.perf_counter()
+            solver = ModelSolver(settings)
+            solver.load(model)
+        handoff_done = time.perf_counter()
+        self.sets, self.model, self.solver = sets, model, solver
+        self._chosen, self._start_objectives = chosen, start_objectives
+        self._times = (sets_done - built, model_done - sets_done, handoff_done - model_done)
+        return self
+
+    def size(self) -> dict[str, int]:
+        """n_variables, n_binaries, n_constraints of the built model."""
+        return self.model.size() if self.settings.backend == "arrays" else model_size(self.model)
+
+    def solve(self) -> SolveReport:
+        """Run HiGHS on the built model within what is left of the budget, less a reserve for
+        reading back (:func:`reserve_s`); warm-started if there is a ``start``."""
+        if self.model is None:
+            raise OptimizationError("build the window model before solving it")
+        remaining = self.budget.remaining()
+        if remaining < MIN_SOLVE_S:
+            raise no_time_left(self.settings)
+        limit = remaining - reserve_s(self.size()["n_variables"], remaining)
+        self.report = self.solver.solve(limit, warm_start=self.start is not None)
+        return self.report
+
+    def read(self) -> WindowPlan:
+        """The solution as a :class:`WindowPlan`."""
+        if self.report is None:
+            raise OptimizationError("solve the window model before reading it")
+        if self.settings.backend == "arrays":
+            return read_plan_vector(self.model, self.solver.x)
+        return read_plan(self.model, self.sets)
+
+    def record(self) -> WindowRecord:
+        """The build and solve figures of this window."""
+        report, (sets_s, model_s, handoff_s) = self.report, self._times
+        return WindowRecord(
+            build_s=sets_s + model_s + handoff_s,
+            sets_s=sets_s,
+            model_s=model_s,
+            handoff_s=handoff_s,
+            n_periods=len(self.sets.window),
+            solve_s=report.solve_s,
+            model_gap=report.model_gap,
+            model_bound=report.model_bound,
+            objective=report.objective,
+            solver_objective=report.solver_objective,
+            solver_status=report.status,
+            termination=report.termination,
+            **self.size(),
+            n_arcs=len(self.sets.arcs),
+            start=self._chosen,
+            start_objectives=self._start_objectives,
+        )
+
+
 def solve_window(
     instance: Instance,
     state: WindowState,
     t_end: int,
     settings: ModelSettings,
-    *,
-    start: ScheduleBuilder | None = None,
-    other_starts: Sequence[ScheduleBuilder] = (),
-    budget: Budget | None = None,
-    network: Network | None = None,
-    coarse_start: int | None = None,
+    **options: Any,
 ) -> WindowResult:
-    """Build and solve the model of window [state.t0, t_end) of ``instance`` (its renewable array
-    is what the model believes). ``start`` (a schedule of the whole instance consistent with
-    ``state``) warm-starts HiGHS: its migrations inside the window are added to the arcs. Each of
-    ``other_starts`` whose migrations the model can hold is added the same way, and HiGHS starts
-    from whichever has the lowest model objective (``info["start"]``: 0 = ``start``). The
-    ``budget`` (default: ``settings.time_limit_s`` from now) covers building and solving. From
-    slot ``coarse_start`` on (None = never) periods are ``settings.coarse_factor`` slots long.
-
-    ``info`` splits the build: ``sets_s`` (index sets), ``model_s`` (Pyomo model or arrays, and
-    MIP start), ``handoff_s`` (appsi or ``passModel`` handing it to HiGHS); ``build_s`` is their
-    sum. ``settings.backend`` picks the path (``result.model``: a Pyomo model or
-    :class:`~greenopt.optimization.arrays.ModelArrays`)."""
-    budget = budget or Budget(settings.time_limit_s)
-    built = time.perf_counter()
-    network = network or Network(instance)
-    cut = t_end if coarse_start is None or settings.coarse_factor <= 1 else coarse_start
-
-    def window_moves(builder: ScheduleBuilder) -> tuple[tuple[int, int, int, int], ...]:
-        return tuple(sorted(start_moves(builder, state.t0, min(t_end, cut))))
-
-    required = window_moves(start) if start is not None else ()
-    sets = build_sets(
-        instance,
-        state,
-        t_end,
-        candidate_k=settings.candidate_sites,
-        departure_every=settings.departure_every,
-        feasibility_filter=settings.feasibility_filter,
-        required_moves=required,
-        optional_moves=tuple(window_moves(b) for b in other_starts),
-        network=network,
-        coarse_start=cut if cut < t_end else None,
-        coarse_factor=settings.coarse_factor,
-    )
-    sets_done = time.perf_counter()
-    starts = [start, *other_starts] if start is not None else []
-    if settings.backend == "arrays":
-        model, solver, chosen, start_objectives, model_done = arrays_backend(sets, settings, starts)
-    else:
-        model = build_model(sets, settings)
-        chosen, start_objectives = None, []
-        if starts:
-            chosen, start_objectives = choose_start(model, sets, starts)
-        model_done = time.perf_counter()
-        solver = ModelSolver(settings)
-        solver.load(model)
-    handoff_done = time.perf_counter()
-    size = model.size() if settings.backend == "arrays" else model_size(model)
-    build_s = handoff_done - built
-    remaining = budget.remaining()
-    if remaining < MIN_SOLVE_S:
-        raise no_time_left(settings)
-    limit = remaining - reserve_s(size["n_variables"], remaining)
-    report = solver.solve(limit, warm_start=start is not None)
-    if settings.backend == "arrays":
-        plan = read_plan_vector(model, solver.x)
-    else:
-        plan = read_plan(model, sets)
-    info = {
-        "build_s": build_s,
-        "sets_s": sets_done - built,
-        "model_s": model_done - sets_done,
-        "handoff_s": handoff_done - model_done,
-        "n_periods": len(sets.window),
-        "solve_s": report.solve_s,
-        "model_gap": report.model_gap,
-        "model_bound": report.model_bound,
-        "objective": report.objective,
-        "solver_objective": report.solver_objective,
-        "solver_status": report.status,
-        "termination": report.termination,
-        **size,
-        "n_arcs": len(sets.arcs),
-        "start": chosen,
-        "start_objectives": start_objectives,
-    }
-    return WindowResult(sets, model, plan, report, build_s, info, solver)
+    """Build, solve and read :class:`WindowModel` ``(instance, state, t_end, settings,
+    **options)`` (its keyword options: ``start``, ``other_starts``, ``budget``, ``network``,
+    ``coarse_start``, ``extra_functionality``)."""
+    window = WindowModel(instance, state, t_end, settings, **options).build()
+    report = window.solve()
+    plan = window.read()
+    return WindowResult(window.sets, window.model, plan, report, window.record(), window.solver)

@@ -47,12 +47,16 @@ from greenopt.schedule import (
     transfer_volume_by_slot,
     usable_fraction,
 )
+from greenopt.state import WindowState
 
 EPS = 1e-9
 
 
 @dataclass
-class JobState:
+class JobProgress:
+    """The engine's running view of one job, updated slot by slot (its state at a slot boundary
+    is a :class:`greenopt.state.JobState`; :meth:`GreedyEngine.start_from` converts)."""
+
     site: int  # −1 while in transit
     ready_h: float  # moment from which the job may compute / depart at its site
     remaining_h: float
@@ -82,7 +86,7 @@ class GreedyEngine:
         #: moves must land before this slot (the horizon end, or the end of a planning window)
         self.arrival_limit = instance.n_slots
         self.states = [
-            JobState(instance.site_index[j.origin], j.arrival_h, j.work_h) for j in instance.jobs
+            JobProgress(instance.site_index[j.origin], j.arrival_h, j.work_h) for j in instance.jobs
         ]
         self.priority = sorted(
             range(len(instance.jobs)),
@@ -93,6 +97,30 @@ class GreedyEngine:
             ),
         )
         policy.attach(self)
+
+    def start_from(self, builder: ScheduleBuilder, state: WindowState) -> GreedyEngine:
+        """Continue ``builder`` (a schedule fixed before ``state.t0``) from ``state``: the engine
+        writes into ``builder``, takes each job's site, ready moment and remaining work from
+        ``state`` (a job in flight that lands within t0 is at its destination already), and counts
+        the link usage of every migration ``builder`` holds. Returns the engine."""
+        self.builder = builder
+        for j, js in enumerate(state.jobs):
+            es = self.states[j]
+            es.remaining_h = js.remaining_h
+            es.ready_h = js.ready_h
+            if js.status == "in_flight":
+                es.site, es.dst, es.arrive_slot = -1, js.site, slot_of_moment(js.ready_h, self.dt)
+                if es.arrive_slot <= state.t0:  # lands within t0: already at its destination
+                    es.site = js.site
+            else:
+                es.site = js.site
+        for mv in builder.migrations:
+            route = self.net.route(self.site_ids[mv.src], self.site_ids[mv.dst])
+            rows = [self.link_index[dl] for dl in route.directed_links]
+            gb = self.inst.jobs[mv.job].checkpoint_gb
+            for slot, volume in transfer_volume_by_slot(gb, mv.depart_slot, mv.transfer_s, self.dt):
+                self.link_load[rows, slot] += volume
+        return self
 
     # ---- helpers the policies use --------------------------------------------------------
     def present(self, t: int) -> list[int]:

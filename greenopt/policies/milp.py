@@ -10,27 +10,25 @@ from typing import Any
 from pydantic import Field, field_validator
 
 from greenopt import progress
-from greenopt.feasibility import WindowTable
 from greenopt.instance import Instance
 from greenopt.network import Network
 from greenopt.optimization import (
     Budget,
     OptimizationError,
-    WindowState,
     apply_plan,
     objective_terms,
     solve_window,
 )
-from greenopt.optimization.sets import make_arc
+from greenopt.optimization.sets import MoveCheck, start_moves
 from greenopt.optimization.settings import ModelSettings
-from greenopt.optimization.solution import builder_from_schedule
-from greenopt.policies.base import Policy, PolicyOutput
+from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
 from greenopt.schedule import ScheduleBuilder
+from greenopt.state import WindowState, builder_from_schedule
 
 DEFAULT_STARTS = ("static", "pause_greedy", "feasibility_greedy", "energy_greedy")
 
 
-class MilpSettings(ModelSettings):
+class MilpSettings(ModelSettings, PolicySettings):
     """Model levers, prices and solver options (see :class:`ModelSettings`) plus warm starts."""
 
     warm_start: tuple[str, ...] = Field(
@@ -64,7 +62,13 @@ def best_warm_start(
     hold (infeasible under the feasibility filter), and keep the lowest objective."""
     from greenopt.policies import make_policy
 
-    windows = WindowTable(instance).hours if settings.feasibility_filter else None
+    check = MoveCheck.for_window(
+        instance,
+        WindowState.initial(instance),
+        instance.n_slots,
+        feasibility_filter=settings.feasibility_filter,
+        network=network,
+    )
     best: tuple[float, str, ScheduleBuilder] | None = None
     scores: dict[str, Any] = {}
     for name in settings.warm_start:
@@ -72,21 +76,7 @@ def best_warm_start(
             raise ValueError(f"warm_start: {name!r} is not a heuristic")
         schedule = make_policy(name).plan(instance).schedule
         builder = builder_from_schedule(instance, schedule)
-        arcs = [
-            make_arc(
-                instance,
-                network,
-                windows,
-                {},
-                mv.job,
-                mv.src,
-                mv.dst,
-                mv.depart_slot,
-                instance.n_slots,
-            )
-            for mv in builder.migrations
-        ]
-        if any(arc is None or not arc.feasible for arc in arcs):
+        if not check.holds(start_moves(builder, 0, instance.n_slots)):
             scores[name] = None  # not representable: moves infeasible under the filter
             continue
         value = float(objective_terms(instance, schedule, settings, network)["objective"])

@@ -23,6 +23,8 @@ and covers its model building. Progress (step i/N, the last step's gap) goes to
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -32,24 +34,16 @@ from greenopt import interrupt, progress
 from greenopt.forecast import ForecastName, make_forecaster
 from greenopt.instance import Instance
 from greenopt.network import Network
-from greenopt.optimization import (
-    Budget,
-    OptimizationError,
-    WindowState,
-    apply_plan,
-    solve_window,
-)
+from greenopt.optimization import Budget, OptimizationError, apply_plan
+from greenopt.optimization.records import WindowRecord
 from greenopt.optimization.settings import ModelSettings
-from greenopt.optimization.solution import state_at
-from greenopt.policies.base import Policy, PolicyOutput
+from greenopt.optimization.solve import WindowModel
+from greenopt.policies.base import Policy, PolicyOutput, PolicySettings
 from greenopt.policies.heuristics import FeasibilityGreedyPolicy, GreedyEngine
-from greenopt.schedule import (
-    ScheduleBuilder,
-    slot_of_moment,
-    transfer_volume_by_slot,
-)
+from greenopt.schedule import ScheduleBuilder
+from greenopt.state import WindowState, state_at
 
-#: Per-step solver figures kept in ``info["step_records"]``.
+#: The fields of a step's :class:`WindowRecord` kept in ``info["step_records"]``.
 STEP_KEYS = (
     "build_s",
     "sets_s",
@@ -68,7 +62,34 @@ STEP_KEYS = (
 )
 
 
-class RollingSettings(ModelSettings):
+@dataclass
+class StepRecord:
+    """One rolling step: its first slot, the seconds its warm starts took, the window's figures
+    (None when the step fell back), its status ("optimal", "time_limit" or "fallback"), the error
+    that made it fall back, and its wall time."""
+
+    t0: int
+    starts_s: float
+    status: str = "fallback"
+    window: WindowRecord | None = None
+    error: str | None = None
+    wall_s: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The flat dict of ``info["step_records"]``: t0, starts_s, the :data:`STEP_KEYS` of the
+        window record, status, error (fallback only), wall_s."""
+        out: dict[str, Any] = {"t0": self.t0, "starts_s": self.starts_s}
+        if self.window is not None:
+            figures = self.window.as_dict()
+            out.update({k: figures[k] for k in STEP_KEYS})
+        out["status"] = self.status
+        if self.error is not None:
+            out["error"] = self.error
+        out["wall_s"] = self.wall_s
+        return out
+
+
+class RollingSettings(ModelSettings, PolicySettings):
     """Rolling-horizon settings; model levers, prices and solver options as for ``milp``
     (``time_limit_s`` is per step)."""
 
@@ -93,26 +114,7 @@ def greedy_engine_at(
     usually a forecast view; ``network``: the instance's routes, if already built)."""
     policy = FeasibilityGreedyPolicy(feasibility_filter=feasibility_filter)
     policy.prepare(instance, first_slot=state.t0)
-    engine = GreedyEngine(instance, policy, network)
-    engine.builder = builder
-    dt = instance.dt_h
-    for j, js in enumerate(state.jobs):
-        es = engine.states[j]
-        es.remaining_h = js.remaining_h
-        es.ready_h = js.ready_h
-        if js.status == "in_flight":
-            es.site, es.dst, es.arrive_slot = -1, js.site, slot_of_moment(js.ready_h, dt)
-            if es.arrive_slot <= state.t0:  # lands within t0: already at its destination
-                es.site = js.site
-        else:
-            es.site = js.site
-    for mv in builder.migrations:
-        route = engine.net.route(instance.sites[mv.src].site_id, instance.sites[mv.dst].site_id)
-        rows = [engine.link_index[dl] for dl in route.directed_links]
-        gb = instance.jobs[mv.job].checkpoint_gb
-        for slot, volume in transfer_volume_by_slot(gb, mv.depart_slot, mv.transfer_s, dt):
-            engine.link_load[rows, slot] += volume
-    return engine
+    return GreedyEngine(instance, policy, network).start_from(builder, state)
 
 
 def shift_plan(
@@ -147,6 +149,9 @@ class RollingPolicy(Policy):
 
     name = "rolling"
     Settings = RollingSettings
+    #: Called with each step's :class:`WindowModel` once it is solved and read (benchmarks use it
+    #: to see every step); None = nothing.
+    window_observer: Callable[[WindowModel], None] | None = None
 
     def plan(self, instance: Instance) -> PolicyOutput:
         s: RollingSettings = self.settings  # type: ignore[assignment]
@@ -157,7 +162,7 @@ class RollingPolicy(Policy):
         flt = s.feasibility_filter
         network = Network(instance)
         builder = ScheduleBuilder(instance)
-        steps: list[dict[str, Any]] = []
+        steps: list[StepRecord] = []
         previous: tuple[ScheduleBuilder, int] | None = None  # last plan, and the slot it ends
         with progress.task("rolling steps", total=-(-n // step)) as bar:
             for t0 in range(0, n, step):
@@ -180,9 +185,9 @@ class RollingPolicy(Policy):
                     if previous is None
                     else [shift_plan(view, builder, t0, *previous, t_end, network, flt)]
                 )
-                record: dict[str, Any] = {"t0": t0, "starts_s": time.perf_counter() - started}
+                record = StepRecord(t0, time.perf_counter() - started)
                 try:
-                    result = solve_window(
+                    window = WindowModel(
                         view,
                         state,
                         t_end,
@@ -192,49 +197,53 @@ class RollingPolicy(Policy):
                         budget=budget,
                         network=network,
                         coarse_start=coarse_start,
-                    )
-                    fine_end = min(t_end, result.sets.grid.coarse_start)
+                    ).build()
+                    report = window.solve()
+                    plan = window.read()
+                    fine_end = min(t_end, window.sets.grid.coarse_start)
                     previous = (builder.copy(), fine_end)
-                    apply_plan(previous[0], result.sets, result.plan, until=fine_end)
-                    apply_plan(builder, result.sets, result.plan, until=until)
-                    record.update({k: result.info[k] for k in STEP_KEYS})
-                    record["status"] = result.info["solver_status"]
+                    apply_plan(previous[0], window.sets, plan, until=fine_end)
+                    apply_plan(builder, window.sets, plan, until=until)
+                    record.window, record.status = window.record(), report.status
+                    if self.window_observer is not None:
+                        self.window_observer(window)
                 except OptimizationError as exc:
                     interrupt.check()  # a solve stopped by an interrupt is never a fallback
                     greedy_engine_at(view, builder, state, network, flt).run(t0, until)
                     previous = None
-                    record.update(status="fallback", error=str(exc))
-                record["wall_s"] = time.perf_counter() - started
+                    record.status, record.error = "fallback", str(exc)
+                record.wall_s = time.perf_counter() - started
                 steps.append(record)
                 bar.update(advance=1, status=step_status(record))
         return PolicyOutput(builder.to_schedule(), summarize_steps(steps, s))
 
 
-def step_status(record: dict[str, Any]) -> str:
+def step_status(record: StepRecord) -> str:
     """The progress note of a finished step: its gap, or that it fell back."""
-    if record["status"] == "fallback":
+    if record.status == "fallback":
         return "last step fell back to feasibility_greedy"
-    gap = record.get("model_gap")
+    gap = record.window.model_gap
     return "last step gap " + ("unknown" if gap is None else f"{100 * gap:.2f} %")
 
 
-def summarize_steps(steps: list[dict[str, Any]], settings: RollingSettings) -> dict[str, Any]:
+def summarize_steps(steps: list[StepRecord], settings: RollingSettings) -> dict[str, Any]:
     """Totals and per-step distributions (SPEC §5 ``solve_s``, ``build_s``; ``model_gap`` is the
     median over solved steps), the settings, and every step's record."""
-    gaps = np.array([r["model_gap"] for r in steps if r.get("model_gap") is not None], float)
-    walls = np.array([r["wall_s"] for r in steps], float)
+    solved = [r.window for r in steps if r.window is not None]
+    gaps = np.array([w.model_gap for w in solved if w.model_gap is not None], float)
+    walls = np.array([r.wall_s for r in steps], float)
     info: dict[str, Any] = {
-        "solve_s": float(sum(r.get("solve_s", 0.0) for r in steps)),
-        "build_s": float(sum(r.get("build_s", 0.0) for r in steps)),
+        "solve_s": float(sum(r.window.solve_s if r.window else 0.0 for r in steps)),
+        "build_s": float(sum(r.window.build_s if r.window else 0.0 for r in steps)),
         "model_gap": float(np.median(gaps)) if len(gaps) else None,
         "steps": len(steps),
-        "fallback_steps": sum(r["status"] == "fallback" for r in steps),
-        "time_limit_steps": sum(r["status"] == "time_limit" for r in steps),
+        "fallback_steps": sum(r.status == "fallback" for r in steps),
+        "time_limit_steps": sum(r.status == "time_limit" for r in steps),
         "step_gap_p90": float(np.percentile(gaps, 90)) if len(gaps) else None,
         "step_gap_max": float(gaps.max()) if len(gaps) else None,
         "step_wall_median_s": float(np.median(walls)) if len(walls) else None,
         "step_wall_max_s": float(walls.max()) if len(walls) else None,
         **settings.model_dump(mode="json"),
-        "step_records": steps,
+        "step_records": [r.as_dict() for r in steps],
     }
     return info
