@@ -261,8 +261,10 @@ def test_plain_progress_prints_lines_while_no_run_finishes():
 
 
 def test_live_progress_shows_our_eta():
+    from greenopt.cli.progress_display import RichSweepBar
+
     stream = io.StringIO()
-    with SweepProgress("s", 2, live=True, stream=stream) as bar:
+    with SweepProgress("s", 2, live=True, stream=stream, live_bar=RichSweepBar) as bar:
         bar.started("a")
         bar.update("ok", key="a")
         bar.update("ok")
