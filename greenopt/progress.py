@@ -2,7 +2,7 @@
 
 Long-running code opens a :func:`task` (``compare``'s policies, ``rolling``'s steps, a HiGHS solve)
 and updates it; the current :class:`Reporter` decides what to show. The default reporter shows
-nothing; the command line installs one that draws on stderr (:mod:`greenopt.cli_progress`).
+nothing; the command line installs one that draws on stderr (:mod:`greenopt.cli.progress_display`).
 """
 
 from __future__ import annotations

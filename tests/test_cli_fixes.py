@@ -12,7 +12,9 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from greenopt.cli import DEFAULT_COMPARISON, app, print_comparison
+from greenopt.cli import app
+from greenopt.cli.output import print_comparison
+from greenopt.cli.solve import DEFAULT_COMPARISON
 from greenopt.compare import (
     TABLE_METRICS,
     PolicySpec,
@@ -259,8 +261,10 @@ def test_plain_progress_prints_lines_while_no_run_finishes():
 
 
 def test_live_progress_shows_our_eta():
+    from greenopt.cli.progress_display import RichSweepBar
+
     stream = io.StringIO()
-    with SweepProgress("s", 2, live=True, stream=stream) as bar:
+    with SweepProgress("s", 2, live=True, stream=stream, live_bar=RichSweepBar) as bar:
         bar.started("a")
         bar.update("ok", key="a")
         bar.update("ok")
@@ -342,7 +346,7 @@ def test_run_result_and_policy_classes_have_their_own_docstrings():
 
 
 def test_paper_help_and_readme_give_the_same_measured_build_times():
-    from greenopt.paper.commands import MEASURED_WALL
+    from greenopt.cli.paper import MEASURED_WALL
 
     help_text = " ".join(CliRunner().invoke(app, ["paper", "--help"]).output.split())
     readme = (ROOT / "README.md").read_text()

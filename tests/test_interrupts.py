@@ -370,7 +370,7 @@ def test_plain_lines_are_periodic(monkeypatch):
     import io
 
     from greenopt import progress
-    from greenopt.console import LineReporter
+    from greenopt.cli.progress_display import LineReporter
 
     clock = [1000.0]
     monkeypatch.setattr(time, "monotonic", lambda: clock[0])

@@ -214,8 +214,34 @@ def test_progress_lines_and_bar():
     assert "1/4 runs: done 1 · failed 0 · remaining 3" in lines[0]
     assert lines[1].endswith("| run x failed")
     assert "4/4 runs: done 3 · failed 1 · remaining 0" in lines[2] and "ETA 0:00:00" in lines[2]
+    from greenopt.cli.progress_display import RichSweepBar
+
     live = io.StringIO()
-    with SweepProgress("s", 2, live=True, stream=live) as bar:
+    with SweepProgress("s", 2, live=True, stream=live, live_bar=RichSweepBar) as bar:
         bar.update("ok")
         bar.update("ok")
     assert "done 2 · failed 0 · remaining 0" in live.getvalue()
+
+
+def test_sweep_command_hands_the_rich_bar_to_the_core_unless_quiet(tmp_path, monkeypatch):
+    """The core draws no bar itself (it imports no rich): ``greenopt sweep`` passes the command
+    line's; ``--quiet`` turns progress off and sends the lines to a buffer."""
+    from greenopt.cli.progress_display import RichSweepBar
+    from greenopt.sweep import execute
+
+    calls = []
+
+    def fake_run_sweep(sw, out, **kwargs):
+        calls.append(kwargs)
+        return execute.SweepReport(1, 1, 0, 1, 0, 0, 0.0, out / "results.parquet")
+
+    monkeypatch.setattr(execute, "run_sweep", fake_run_sweep)
+    path = sweep_file(tmp_path, '[policy]\nname = "static"\n')
+    out = str(tmp_path / "out")
+    res = CliRunner().invoke(app, ["sweep", str(path), "--out", out, "--progress"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["--quiet", "sweep", str(path), "--out", out, "--progress"])
+    assert res.exit_code == 0, res.output
+    assert [c["live_bar"] for c in calls] == [RichSweepBar, RichSweepBar]
+    assert [c["progress"] for c in calls] == [True, False]
+    assert "stream" not in calls[0] and isinstance(calls[1]["stream"], io.StringIO)

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from greenopt import interrupt
 from greenopt.progress import hms
@@ -259,11 +259,27 @@ def estimate_eta_s(
     return max(0.0, work_s) / max(1, min(workers, remaining))
 
 
+class LiveBar(Protocol):
+    """A live display of a :class:`SweepProgress` (the command line draws one with rich:
+    ``greenopt.cli.progress_display.RichSweepBar``); made by a factory called with the
+    progress once the sweep starts."""
+
+    def advance(self) -> None:
+        """One more run ended (the progress's counts and status have changed)."""
+
+    def print(self, text: str) -> None:
+        """Show a line (a failure) above the bar."""
+
+    def stop(self) -> None:
+        """The sweep ended: stop drawing."""
+
+
 class SweepProgress:
     """Runs done / failed / remaining with an ETA (:func:`estimate_eta_s`, refreshed as time
-    passes): a live bar on a terminal, plain log lines elsewhere (at most one per ``every_s``
-    seconds when runs finish, one every ``every_s`` seconds while none does, plus every failure
-    and the end). ``started(key)`` and ``update(status, key=key)`` time each run."""
+    passes): a live bar when ``live`` (default: on a terminal) and a ``live_bar`` factory is given,
+    plain log lines otherwise (at most one per ``every_s`` seconds when runs finish, one every
+    ``every_s`` seconds while none does, plus every failure and the end). ``started(key)`` and
+    ``update(status, key=key)`` time each run."""
 
     def __init__(
         self,
@@ -274,6 +290,7 @@ class SweepProgress:
         every_s: float = 10.0,
         workers: int = 1,
         clock: Callable[[], float] = time.monotonic,
+        live_bar: Callable[[SweepProgress], LiveBar] | None = None,
     ):
         self.name, self.total = name, total
         self.stream = stream or sys.stderr
@@ -281,48 +298,20 @@ class SweepProgress:
         self.every_s = every_s
         self.workers = workers
         self.clock = clock
+        self.live_bar = live_bar
         self.done = self.failed = 0
         self.durations: list[float] = []
         self._running: dict[str, float] = {}  # key -> start
         self.start = clock()
         self._last = -math.inf  # the first update always prints
-        self._bar = None
+        self._bar: LiveBar | None = None
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._timer: threading.Thread | None = None
 
     def __enter__(self) -> SweepProgress:
-        if self.live and self.total:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                MofNCompleteColumn,
-                Progress,
-                ProgressColumn,
-                TextColumn,
-                TimeElapsedColumn,
-            )
-            from rich.text import Text
-
-            sweep = self
-
-            class EtaColumn(ProgressColumn):
-                """Our estimate, re-rendered with the bar (rich's own stalls between runs)."""
-
-                def render(self, task) -> Text:
-                    return Text(f"ETA {sweep.eta_text()}")
-
-            self._bar = Progress(
-                TextColumn("[bold]{task.description}"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("{task.fields[status]}"),
-                TimeElapsedColumn(),
-                EtaColumn(),
-                console=Console(file=self.stream),
-            )
-            self._bar.start()
-            self._task = self._bar.add_task(self.name, total=self.total, status=self._status())
+        if self.live and self.total and self.live_bar is not None:
+            self._bar = self.live_bar(self)
         elif self.total:
             self._timer = threading.Thread(target=self._tick, name="sweep-progress", daemon=True)
             self._timer.start()
@@ -345,7 +334,8 @@ class SweepProgress:
     def remaining(self) -> int:
         return self.total - self.done - self.failed
 
-    def _status(self) -> str:
+    def status_text(self) -> str:
+        """``done 3 · failed 1 · remaining 6``."""
         return f"done {self.done} · failed {self.failed} · remaining {self.remaining}"
 
     def started(self, key: str) -> None:
@@ -370,9 +360,9 @@ class SweepProgress:
         if begun is not None:
             self.durations.append(self.clock() - begun)
         if self._bar is not None:
-            self._bar.update(self._task, advance=1, status=self._status())
+            self._bar.advance()
             if note:
-                self._bar.console.print(note)
+                self._bar.print(note)
             return
         now = self.clock()
         if note or self.remaining == 0 or now - self._last >= self.every_s:
@@ -380,13 +370,14 @@ class SweepProgress:
 
     def line(self, note: str = "") -> None:
         text = (
-            f"[sweep {self.name}] {self.done + self.failed}/{self.total} runs: {self._status()}, "
-            f"elapsed {hms(self.clock() - self.start)}, ETA {self.eta_text()}"
+            f"[sweep {self.name}] {self.done + self.failed}/{self.total} runs: "
+            f"{self.status_text()}, elapsed {hms(self.clock() - self.start)}, "
+            f"ETA {self.eta_text()}"
         )
         with self._lock:
             self._last = self.clock()
             if self._bar is not None:
-                self._bar.console.print(text)
+                self._bar.print(text)
             else:
                 print(text + (f" | {note}" if note else ""), file=self.stream, flush=True)
 
@@ -427,12 +418,15 @@ def run_sweep(
     progress: bool | None = None,
     stream: TextIO | None = None,
     point_fn: Callable[[dict[str, Any]], dict[str, Any]] = run_point,
+    live_bar: Callable[[SweepProgress], LiveBar] | None = None,
 ) -> SweepReport:
     """Run every unfinished run of ``sweep`` into ``out`` and consolidate ``out/results.parquet``.
 
     Finished runs (status ok or invalid) in ``out/runs`` are skipped; failed ones are tried
     again. ``client`` reuses a connected Dask client; otherwise :func:`open_client` makes one.
-    ``point_fn`` is the function run on workers (tests replace it).
+    Progress goes to ``stream`` (default stderr): a ``live_bar`` when ``progress`` (default: on a
+    terminal), plain lines otherwise (:class:`SweepProgress`). ``point_fn`` is the function run on
+    workers (tests replace it).
     """
     t0 = time.perf_counter()
     out = Path(out)
@@ -450,10 +444,10 @@ def run_sweep(
 
     if todo:
         if client is not None:
-            _drive(client, sweep.name, todo, out, retries, progress, stream, point_fn)
+            _drive(client, sweep.name, todo, out, retries, progress, stream, point_fn, live_bar)
         else:
             with open_client(workers, scheduler, scheduler_file, slurm) as own:
-                _drive(own, sweep.name, todo, out, retries, progress, stream, point_fn)
+                _drive(own, sweep.name, todo, out, retries, progress, stream, point_fn, live_bar)
 
     results.consolidate(out, sweep.points, sweep.param_names, csv=csv)
     final = results.finished_runs(out, runs)
@@ -470,12 +464,12 @@ def run_sweep(
     )
 
 
-def _drive(client, name, todo, out, retries, live, stream, point_fn) -> None:
+def _drive(client, name, todo, out, retries, live, stream, point_fn, live_bar) -> None:
     from distributed import as_completed
 
     tries: dict[str, int] = {}
     owner: dict[str, str] = {}
-    bar = SweepProgress(name, len(todo), live=live, stream=stream)
+    bar = SweepProgress(name, len(todo), live=live, stream=stream, live_bar=live_bar)
 
     def submit(key: str):
         tries[key] = tries.get(key, 0) + 1

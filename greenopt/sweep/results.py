@@ -112,6 +112,28 @@ def finished_runs(out: Path, keys: Iterable[str] | None = None) -> dict[str, str
     return status
 
 
+def count_finished(status: Mapping[str, str]) -> int:
+    """How many runs of ``status`` (:func:`finished_runs`) finished: ok or invalid, not failed."""
+    return sum(1 for s in status.values() if s != "failed")
+
+
+def points_table(sweep: Any, status: Mapping[str, str]) -> pd.DataFrame:
+    """One row per point of ``sweep``: its index, parameters and run key, and a note: ``same run
+    as point N`` when an earlier point has the same run, else the run's status in ``status``
+    (:func:`finished_runs`; blank when not run)."""
+    first: dict[str, int] = {}
+    rows = []
+    for p in sweep.points:
+        row = {"point": p.index, **p.params, "key": p.key}
+        if p.key in first:
+            row["note"] = f"same run as point {first[p.key]}"
+        else:
+            first[p.key] = p.index
+            row["note"] = status.get(p.key, "")
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def clean_temporary(out: Path) -> int:
     """Delete leftover temporary files of interrupted writes; returns how many."""
     folder = Path(out) / RUNS_DIR

@@ -1,4 +1,4 @@
-"""The ``paper`` verb (registered on the main app by :mod:`greenopt.cli`)."""
+"""The ``paper`` verb: regenerate the report (:func:`greenopt.paper.build.build_paper`)."""
 
 from __future__ import annotations
 
@@ -59,7 +59,3 @@ def paper(
         f"wrote {result.report} ({len(result.figures)} figures, {len(result.tables)} tables) "
         f"in {result.wall_s:.0f} s"
     )
-
-
-def register_paper_command(app: typer.Typer) -> None:
-    app.command("paper")(paper)

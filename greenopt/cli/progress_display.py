@@ -1,28 +1,27 @@
-"""What the command line shows while it works, and how it ends when interrupted.
+"""What the command line shows while it works, on stderr (tables and JSON on stdout stay clean).
 
 * :class:`RichReporter` draws the open :mod:`greenopt.progress` tasks as live bars on a terminal;
   :class:`LineReporter` writes a plain line per task at most every ``GREENOPT_PROGRESS_EVERY_S``
-  seconds (default 10; 0: every change) elsewhere. Both write to stderr, so tables and JSON on
-  stdout stay clean; ``greenopt --quiet`` shows none.
-* :class:`CommandLine` is the typer app: it turns SIGINT and SIGTERM into
-  :class:`greenopt.interrupt.Interrupted` for the whole command and ends an interrupted command
-  with one line on stderr (what was kept, how to resume) and exit code 130 (SIGINT) or 143
-  (SIGTERM), without a traceback.
+  seconds (default 10; 0: every change) elsewhere; ``greenopt --quiet`` shows none.
+* :class:`RichSweepBar` is the live bar of ``greenopt sweep`` (runs done, failed, remaining and
+  the sweep's own ETA), drawn for :class:`greenopt.sweep.execute.SweepProgress`.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import sys
 import time
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import typer
 
-from greenopt import interrupt, progress
+from greenopt import progress
 from greenopt.progress import Task, hms
+
+if TYPE_CHECKING:
+    from greenopt.sweep.execute import SweepProgress
 
 #: Environment variable: seconds between two plain progress lines of a task.
 EVERY_S_VARIABLE = "GREENOPT_PROGRESS_EVERY_S"
@@ -182,30 +181,44 @@ def start_progress(ctx: typer.Context, quiet: bool) -> None:
     ctx.call_on_close(stop)
 
 
-def interrupted_line(exc: interrupt.Interrupted) -> str:
-    """The one line an interrupted command ends with."""
-    kept = exc.kept or "nothing was written; rerun the command"
-    return f"interrupted ({exc.signal_name}): {kept}"
+class RichSweepBar:
+    """The live bar of a sweep: name, bar, runs ended of all, done/failed/remaining, elapsed
+    time and the sweep's own ETA (re-rendered with the bar; rich's own stalls between runs)."""
 
+    def __init__(self, sweep: SweepProgress):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            ProgressColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+        from rich.text import Text
 
-class CommandLine(typer.Typer):
-    """The typer app, run with SIGINT/SIGTERM turned into a clean exit (see the module)."""
+        class EtaColumn(ProgressColumn):
+            def render(self, task) -> Text:
+                return Text(f"ETA {sweep.eta_text()}")
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        try:
-            with interrupt.handling_signals():
-                try:
-                    return super().__call__(*args, **kwargs)
-                except interrupt.Interrupted as exc:
-                    exc.kept = exc.kept or interrupt.kept_note()  # before the note is cleared
-                    raise
-        except interrupt.Interrupted as exc:
-            for sig in interrupt.SIGNALS:  # a second Ctrl-C must not cut the last line short
-                signal.signal(sig, signal.SIG_IGN)
-            progress_reporter = progress.current()
-            if hasattr(progress_reporter, "finish"):
-                progress_reporter.finish()
-            try:
-                print(interrupted_line(exc), file=sys.stderr, flush=True)
-            finally:
-                sys.exit(exc.exit_code)
+        self.sweep = sweep
+        self.bar = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            EtaColumn(),
+            console=Console(file=sweep.stream),
+        )
+        self.bar.start()
+        self.task = self.bar.add_task(sweep.name, total=sweep.total, status=sweep.status_text())
+
+    def advance(self) -> None:
+        self.bar.update(self.task, advance=1, status=self.sweep.status_text())
+
+    def print(self, text: str) -> None:
+        self.bar.console.print(text)
+
+    def stop(self) -> None:
+        self.bar.stop()

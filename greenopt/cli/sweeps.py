@@ -1,4 +1,4 @@
-"""The ``sweep`` and ``plot-sweep`` verbs (registered on the main app by :mod:`greenopt.cli`).
+"""Sweep verbs: ``sweep`` (run a sweep file on Dask, resumable) and ``plot-sweep``.
 
 Heavy imports (Dask, matplotlib) happen inside the commands so ``greenopt --help`` stays fast.
 """
@@ -137,9 +137,10 @@ def sweep(
 
     from greenopt import interrupt
     from greenopt import progress as progress_reports
+    from greenopt.cli.progress_display import RichSweepBar
     from greenopt.sweep.execute import run_sweep
 
-    kwargs = dict(retries=retries, csv=csv, progress=progress)
+    kwargs = dict(retries=retries, csv=csv, progress=progress, live_bar=RichSweepBar)
     if not progress_reports.current().shows_progress:  # greenopt --quiet
         kwargs.update(progress=False, stream=io.StringIO())
     try:
@@ -174,10 +175,10 @@ def sweep(
 
 def _kept_note(sw, out: Path) -> str:
     """What an interrupted sweep kept, and how to resume."""
-    from greenopt.sweep.results import finished_runs
+    from greenopt.sweep.results import count_finished, finished_runs
 
     runs = sw.runs()
-    done = sum(1 for s in finished_runs(out, runs).values() if s != "failed")
+    done = count_finished(finished_runs(out, runs))
     return (
         f"{done} of {len(runs)} runs finished, kept in {out}/runs/; rerun the same command to "
         "resume"
@@ -185,28 +186,19 @@ def _kept_note(sw, out: Path) -> str:
 
 
 def _print_points(sw, out: Path | None) -> None:
+    """``--dry-run``: the points, each with its run's status in ``out``."""
     import pandas as pd
 
-    from greenopt.sweep.results import finished_runs
+    from greenopt.sweep.results import count_finished, finished_runs, points_table
 
     status = finished_runs(out, sw.runs()) if out is not None else {}
-    first: dict[str, int] = {}
-    rows = []
-    for p in sw.points:
-        row = {"point": p.index, **p.params, "key": p.key}
-        if p.key in first:
-            row["note"] = f"same run as point {first[p.key]}"
-        else:
-            first[p.key] = p.index
-            row["note"] = status.get(p.key, "")
-        rows.append(row)
     typer.echo(
-        f"sweep {sw.name}: {len(sw.points)} points, {len(first)} distinct runs"
-        + (f", {sum(1 for s in status.values() if s != 'failed')} finished in {out}" if out else "")
+        f"sweep {sw.name}: {len(sw.points)} points, {len(sw.runs())} distinct runs"
+        + (f", {count_finished(status)} finished in {out}" if out else "")
     )
     with pd.option_context("display.max_rows", None, "display.width", 200):
         # na_rep, not fillna(""): pandas 3 warns when filling a numeric column with text
-        typer.echo(pd.DataFrame(rows).to_string(index=False, na_rep=""))
+        typer.echo(points_table(sw, status).to_string(index=False, na_rep=""))
 
 
 def plot_sweep(
@@ -231,8 +223,3 @@ def plot_sweep(
         typer.echo(str(e), err=True)
         raise typer.Exit(2) from None
     typer.echo(f"wrote {path}")
-
-
-def register_sweep_commands(app: typer.Typer) -> None:
-    app.command("sweep")(sweep)
-    app.command("plot-sweep")(plot_sweep)
