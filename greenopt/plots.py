@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -414,11 +415,11 @@ def plot_tradeoff(table, path: str | Path | None = None) -> plt.Figure:
         rows = np.arange(len(names))
         ax.scatter(objective, rows, c=colors, s=36, zorder=3)
         ratio = _column(table, "bound_ratio")
-        ticks = names
+        ticks = [textwrap.fill(n, 28) for n in names]  # long labels wrap instead of overlapping
         if ratio is not None:
             ticks = [
                 f"{n}\n{r:.3g}× bound" if np.isfinite(r) else n
-                for n, r in zip(names, ratio, strict=True)
+                for n, r in zip(ticks, ratio, strict=True)
             ]
         ax.set_yticks(rows, ticks, fontsize=8)
         ax.invert_yaxis()
