@@ -1,5 +1,5 @@
 """The README's test command in a fresh clone with nothing beside it: the repository carries every
-file its tests read (no ``../shared`` or other sibling folder)."""
+file its tests read (no sibling folder of the checkout)."""
 
 from __future__ import annotations
 
